@@ -1,0 +1,238 @@
+#include "graph.h"
+#include "ops.h"
+
+#if defined(__GNUC__) || defined(__clang__)
+#define MG_PREFETCH(p) __builtin_prefetch(p)
+#else
+#define MG_PREFETCH(p) ((void)0)
+#endif
+
+
+/* Each sort stamps the nodes it reaches with a fresh epoch: a visited mark
+ * with no hash set and nothing to clear afterwards. 48 bits never wrap. */
+static uint64_t mg_epoch = 0;
+
+static _Thread_local int mg_recording_off = 0;
+int mg_threads_without_grad = 0;  /* changed only with the GIL held */
+
+int mg_thread_grad_enabled(void) { return !mg_recording_off; }
+
+void mg_set_grad_enabled(int enabled)
+{
+    if (mg_recording_off == !enabled)
+        return;
+    mg_recording_off = !enabled;
+    mg_threads_without_grad += enabled ? -1 : 1;
+}
+
+/* Scratch arrays kept between sorts, so that a training loop's backward()
+ * neither allocates nor faults in fresh pages. A sort takes them (leaving
+ * NULL, so a nested or concurrent sort allocates its own) and gives them back;
+ * only the GIL's holder touches them. Very large ones are not kept. */
+#define KEEP_AT_MOST ((Py_ssize_t)1 << 22)
+static PyObject **spare_stack = NULL, **spare_order = NULL;
+static Py_ssize_t spare_stack_cap = 0, spare_order_cap = 0;
+
+static PyObject **take_spare(PyObject ***spare, Py_ssize_t *spare_cap, Py_ssize_t *cap)
+{
+    PyObject **a = *spare;
+    if (a != NULL) {
+        *cap = *spare_cap;
+        *spare = NULL;
+        return a;
+    }
+    *cap = 256;
+    return PyMem_Malloc(*cap * sizeof(PyObject *));
+}
+
+static void give_back(PyObject ***spare, Py_ssize_t *spare_cap, PyObject **a, Py_ssize_t cap)
+{
+    if (*spare == NULL && cap <= KEEP_AT_MOST) {
+        *spare = a;
+        *spare_cap = cap;
+    } else {
+        PyMem_Free(a);
+    }
+}
+
+void mg_free_order(PyObject **order, Py_ssize_t cap)
+{
+    give_back(&spare_order, &spare_order_cap, order, cap);
+}
+
+/* Doubles *cap until it holds need elements; 0 on success. */
+static int grow(PyObject ***array, Py_ssize_t *cap, Py_ssize_t need)
+{
+    Py_ssize_t new_cap = *cap;
+    PyObject **p;
+    if (need <= *cap)
+        return 0;
+    while (new_cap < need)
+        new_cap *= 2;
+    p = PyMem_Realloc(*array, (size_t)new_cap * sizeof(PyObject *));
+    if (p == NULL)
+        return -1;
+    *array = p;
+    *cap = new_cap;
+    return 0;
+}
+
+/* A stack entry is a node, with the low bit set once its children have been
+ * pushed: popping such an entry finishes the node without reading it again,
+ * so each node's memory is read once per sort. */
+#define EXPANDED ((uintptr_t)1)
+
+Py_ssize_t mg_topo_order(PyObject *root, PyObject ***order_out, Py_ssize_t *order_cap_out)
+{
+    const uint64_t epoch = ++mg_epoch;
+    Py_ssize_t stack_cap, order_cap, depth = 0, count = 0;
+    PyObject **stack = take_spare(&spare_stack, &spare_stack_cap, &stack_cap);
+    PyObject **order = take_spare(&spare_order, &spare_order_cap, &order_cap);
+    if (stack == NULL || order == NULL)
+        goto no_memory;
+
+    stack[depth++] = root;
+    while (depth > 0) {
+        PyObject *top = stack[--depth];
+        PyObject *const *kids;
+        Py_ssize_t i, nkids;
+        mg_node *n;
+        /* each pop finishes at most one node */
+        if (count == order_cap && grow(&order, &order_cap, count + 1))
+            goto no_memory;
+        if ((uintptr_t)top & EXPANDED) {
+            order[count++] = (PyObject *)((uintptr_t)top & ~EXPANDED);
+            continue;
+        }
+        n = MG_NODE(top);
+        if (n->epoch == epoch)  /* reached through another parent meanwhile */
+            continue;
+        n->epoch = epoch;
+        nkids = mg_children(n, &kids);
+        if (nkids == 0) {
+            order[count++] = top;
+            continue;
+        }
+        if (depth + nkids + 1 > stack_cap && grow(&stack, &stack_cap, depth + nkids + 1))
+            goto no_memory;
+        /* the children go on top in reverse, so the first is finished first:
+         * the order of the recursive sort that visits children in turn */
+        stack[depth++] = (PyObject *)((uintptr_t)top | EXPANDED);
+        for (i = nkids - 1; i >= 0; i--) {
+            if (MG_NODE(kids[i])->epoch != epoch)
+                stack[depth++] = kids[i];
+        }
+    }
+    give_back(&spare_stack, &spare_stack_cap, stack, stack_cap);
+    *order_out = order;
+    *order_cap_out = order_cap;
+    return count;
+
+no_memory:
+    PyMem_Free(stack);
+    PyMem_Free(order);
+    return -1;
+}
+
+int mg_backward(PyObject *root)
+{
+    PyObject **order;
+    Py_ssize_t i, cap, n = mg_topo_order(root, &order, &cap);
+    int err = MG_OK;
+    if (n < 0)
+        return MG_ERR_NO_MEMORY;
+    MG_NODE(root)->grad = 1.0;
+    for (i = n - 1; i >= 0 && err == MG_OK; i--) {
+        if (i >= 16)  /* the sweep's next nodes are scattered: ask for them early */
+            MG_PREFETCH(MG_NODE(order[i - 16]));
+        err = mg_backward_local(MG_NODE(order[i]));
+    }
+    mg_free_order(order, cap);
+    return err;
+}
+
+mg_extra *mg_extra_new(Py_ssize_t n)
+{
+    mg_extra *e;
+    if (n < 0 || (size_t)n > (PY_SSIZE_T_MAX - sizeof(mg_extra)) / sizeof(PyObject *))
+        return NULL;
+    e = PyMem_Calloc(1, sizeof(mg_extra) + (size_t)n * sizeof(PyObject *));
+    if (e != NULL)
+        e->n = n;
+    return e;
+}
+
+int mg_set_custom_backward(mg_node *n, PyObject *fn, PyObject *op_name)
+{
+    PyObject *old;
+    if (n->op != MG_CUSTOM) {
+        PyObject *const *kids;
+        Py_ssize_t i, nkids = mg_children(n, &kids);
+        mg_extra *e = mg_extra_new(nkids);
+        if (e == NULL)
+            return MG_ERR_NO_MEMORY;
+        for (i = 0; i < nkids; i++)  /* the references move into e */
+            e->items[i] = kids[i];
+        if (mg_is_nary(n))
+            PyMem_Free(n->u.extra);
+        Py_INCREF(op_name);
+        e->op_name = op_name;
+        n->u.extra = e;
+        n->op = MG_CUSTOM;
+    }
+    if (n->u.extra == NULL) {
+        n->u.extra = mg_extra_new(0);
+        if (n->u.extra == NULL)
+            return MG_ERR_NO_MEMORY;
+    }
+    old = n->u.extra->backward;
+    Py_XINCREF(fn);
+    n->u.extra->backward = fn;
+    Py_XDECREF(old);
+    return MG_OK;
+}
+
+void mg_release_children(mg_node *n)
+{
+    switch (n->op) {
+    case MG_LEAF:
+        break;
+    case MG_ADD: case MG_MUL: case MG_POWV:
+        Py_CLEAR(n->u.kids[1]);
+        /* fall through */
+    case MG_POW: case MG_RELU: case MG_TANH: case MG_EXP: case MG_LOG: case MG_SIGMOID:
+        Py_CLEAR(n->u.kids[0]);
+        break;
+    default: {
+        mg_extra *e = n->u.extra;
+        Py_ssize_t i;
+        n->u.extra = NULL;
+        if (e == NULL)
+            break;
+        for (i = 0; i < e->n; i++)
+            Py_XDECREF(e->items[i]);
+        Py_XDECREF(e->backward);
+        Py_XDECREF(e->op_name);
+        PyMem_Free(e);
+    }
+    }
+    n->op = MG_LEAF;
+    n->flags &= MG_INITIALISED;
+}
+
+int mg_traverse_children(mg_node *n, visitproc visit, void *arg)
+{
+    PyObject *const *kids;
+    Py_ssize_t i, nkids = mg_children(n, &kids);
+    for (i = 0; i < nkids; i++)
+        Py_VISIT(kids[i]);
+    if (n->op == MG_CUSTOM && n->u.extra != NULL)
+        Py_VISIT(n->u.extra->backward);
+    return 0;
+}
+
+void mg_clear_closure(mg_node *n)
+{
+    if (n->op == MG_CUSTOM && n->u.extra != NULL)
+        Py_CLEAR(n->u.extra->backward);
+}

@@ -1,0 +1,139 @@
+/* Each op's forward (recompute out->data from the children) and local chain
+ * rule (push out->grad into the children). Eager ops, backward() and the tape
+ * all call these, so the three can never disagree. The expressions and their
+ * order of evaluation are exactly those of micrograd_fast/reference.py. */
+#ifndef MG_OPS_H
+#define MG_OPS_H
+
+#include "float_math.h"
+
+#define KID(n, i) MG_NODE((n)->u.kids[i])
+#define ITEM(e, i) MG_NODE((e)->items[i])
+
+/* Returns MG_OK, or an error code with out->data unchanged. */
+static inline int mg_forward(mg_node *out)
+{
+    int err = MG_OK;
+    double r;
+    switch (out->op) {
+    case MG_ADD: r = KID(out, 0)->data + KID(out, 1)->data; break;
+    case MG_MUL: r = KID(out, 0)->data * KID(out, 1)->data; break;
+    case MG_POW: r = mg_pow(KID(out, 0)->data, out->u.pow.exponent, &err); break;
+    case MG_POWV: r = mg_pow(KID(out, 0)->data, KID(out, 1)->data, &err); break;
+    case MG_RELU: {
+        double a = KID(out, 0)->data;
+        r = a < 0 ? 0.0 : a;
+        break;
+    }
+    case MG_TANH: r = tanh(KID(out, 0)->data); break;
+    case MG_EXP: r = mg_exp(KID(out, 0)->data, &err); break;
+    case MG_LOG: r = mg_log(KID(out, 0)->data, &err); break;
+    case MG_SIGMOID: r = mg_sigmoid(KID(out, 0)->data); break;
+    case MG_DOT: {
+        const mg_extra *e = out->u.extra;
+        Py_ssize_t i, n = e->pairs;
+        r = e->n > 2 * n ? ITEM(e, 2 * n)->data : e->start;
+        for (i = 0; i < n; i++)
+            r = r + ITEM(e, i)->data * ITEM(e, n + i)->data;
+        break;
+    }
+    case MG_SUM: {
+        const mg_extra *e = out->u.extra;
+        Py_ssize_t i = 0;
+        if (out->flags & MG_START_IS_CHILD)
+            r = ITEM(e, i++)->data;
+        else
+            r = e->start;
+        for (; i < e->n; i++)
+            r = r + ITEM(e, i)->data;
+        break;
+    }
+    default:  /* leaves and custom ops keep the data they were given */
+        return MG_OK;
+    }
+    if (err == MG_OK)
+        out->data = r;
+    return err;
+}
+
+/* Returns MG_OK, or an error code with no grad changed by this node. */
+static inline int mg_backward_local(mg_node *out)
+{
+    int err = MG_OK;
+    const double g = out->grad;
+    switch (out->op) {
+    case MG_ADD:
+        KID(out, 0)->grad += g;
+        KID(out, 1)->grad += g;
+        break;
+    case MG_MUL:
+        KID(out, 0)->grad += KID(out, 1)->data * g;
+        KID(out, 1)->grad += KID(out, 0)->data * g;
+        break;
+    case MG_POW: {
+        const double e = out->u.pow.exponent;
+        const double p = mg_pow(KID(out, 0)->data, e - 1, &err);
+        if (err == MG_OK)
+            KID(out, 0)->grad += (e * p) * g;
+        break;
+    }
+    case MG_POWV: {
+        mg_node *a = KID(out, 0), *b = KID(out, 1);
+        const double p = mg_pow(a->data, b->data - 1, &err);
+        if (err == MG_OK) {
+            a->grad += (b->data * p) * g;
+            b->grad += mg_pow_exponent_slope(a->data, out->data) * g;
+        }
+        break;
+    }
+    case MG_RELU: KID(out, 0)->grad += (double)(out->data > 0) * g; break;
+    case MG_TANH: KID(out, 0)->grad += (1.0 - out->data * out->data) * g; break;
+    case MG_EXP: KID(out, 0)->grad += out->data * g; break;
+    case MG_LOG: {
+        mg_node *a = KID(out, 0);
+        if (a->data == 0.0)  /* the data was reassigned after the forward pass */
+            return MG_ERR_ZERO_DIVISION;
+        a->grad += g / a->data;
+        break;
+    }
+    case MG_SIGMOID: KID(out, 0)->grad += (out->data * (1.0 - out->data)) * g; break;
+    case MG_DOT: {
+        const mg_extra *e = out->u.extra;
+        Py_ssize_t i, n = e->pairs;
+        for (i = 0; i < n; i++) {
+            mg_node *w = ITEM(e, i), *x = ITEM(e, n + i);
+            w->grad += x->data * g;
+            x->grad += w->data * g;
+        }
+        if (e->n > 2 * n)
+            ITEM(e, 2 * n)->grad += g;
+        break;
+    }
+    case MG_SUM: {
+        const mg_extra *e = out->u.extra;
+        Py_ssize_t i;
+        for (i = 0; i < e->n; i++)
+            ITEM(e, i)->grad += g;
+        break;
+    }
+    case MG_CUSTOM: {
+        PyObject *fn = out->u.extra ? out->u.extra->backward : NULL, *r;
+        if (fn == NULL)
+            break;
+        Py_INCREF(fn);  /* the closure may replace itself while it runs */
+        r = PyObject_CallNoArgs(fn);
+        Py_DECREF(fn);
+        if (r == NULL)
+            return MG_ERR_PYTHON;
+        Py_DECREF(r);
+        break;
+    }
+    default:
+        break;
+    }
+    return err;
+}
+
+#undef KID
+#undef ITEM
+#endif

@@ -1,0 +1,405 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, initializedcheck=False
+# cython: cdivision=True, embedsignature=True
+"""The compiled engine: micrograd's Value over C nodes (csrc/).
+
+Arithmetic on Values builds a node with no Python closure, set or tuple; each
+op's forward and chain rule live in csrc/ops.h, backward() sorts and sweeps the
+graph in C. Semantics are those of micrograd_fast/reference.py, bit for bit.
+"""
+
+cimport cython
+from cpython.object cimport PyObject, PyTypeObject
+from cpython.ref cimport Py_DECREF, Py_INCREF
+
+BACKEND = "compiled"
+
+
+cdef extern from "Python.h":
+    double PyFloat_AsDouble(object) except? -1.0
+    int PyObject_GenericSetAttr(object, object, PyObject *) except -1
+
+
+cdef extern from "value_type.h":
+    PyObject *mg_value_alloc(PyTypeObject *type) except NULL
+    int mg_value_type_ready(PyTypeObject *type, object probe) except -1
+    void mg_track(object o)
+    void mg_track_if_dict(object o)
+    void mg_untrack_new_leaf(object o)
+    void PyObject_GC_UnTrack(void *o)
+    bint mg_is_real(object x)
+    bint mg_is_integral(object x)
+
+
+# _op strings, indexed by op code (MG_POW and MG_CUSTOM are computed)
+cdef tuple _OP_NAMES = ('', '+', '*', None, '**', 'ReLU', 'tanh', 'exp', 'log',
+                        'sigmoid', 'dot', 'sum', None)
+
+
+cdef int raise_error(int err) except -1:
+    """Raises what Python's float arithmetic raises for the C layer's error."""
+    if err == MG_OK:
+        return 0
+    if err == MG_ERR_PYTHON:
+        return -1  # the exception is already set
+    if err == MG_ERR_NO_MEMORY:
+        raise MemoryError()
+    if err == MG_ERR_ZERO_POW:
+        raise ZeroDivisionError("0.0 cannot be raised to a negative power")
+    if err == MG_ERR_POW_RANGE:
+        raise OverflowError(34, "Numerical result out of range")
+    if err == MG_ERR_COMPLEX:
+        raise ValueError("negative number cannot be raised to a fractional power")
+    if err == MG_ERR_MATH_RANGE:
+        raise OverflowError("math range error")
+    if err == MG_ERR_MATH_DOMAIN:
+        raise ValueError("math domain error")
+    if err == MG_ERR_ZERO_DIVISION:
+        raise ZeroDivisionError("float division by zero")
+    raise SystemError(f"micrograd_fast: unknown engine error {err}")
+
+
+# ---------------------------------------------------------------------------
+# Making nodes. An op's children and op code are set before anything can fail,
+# so a failed op is simply deallocated: no existing Value is touched.
+
+cdef inline Value new_node(int op):
+    cdef Value out = <Value>mg_value_alloc(<PyTypeObject *>Value)
+    Py_DECREF(out)  # the cast above took a second reference
+    out.node.op = op
+    return out
+
+
+cdef inline Value leaf(double x):
+    cdef Value out = new_node(MG_LEAF)
+    out.node.data = x
+    return out
+
+
+cdef inline Value finish(Value out):
+    """Computes out's data; under no_grad, forgets its children."""
+    cdef int err = mg_forward(&out.node)
+    if err != MG_OK:
+        raise_error(err)
+    if not mg_grad_enabled():
+        mg_release_children(&out.node)
+    return out
+
+
+cdef inline Value binary(int op, Value a, Value b):
+    cdef Value out = new_node(MG_LEAF)
+    Py_INCREF(a)
+    out.node.u.kids[0] = <PyObject *>a
+    Py_INCREF(b)
+    out.node.u.kids[1] = <PyObject *>b
+    out.node.op = op
+    return finish(out)
+
+
+cdef inline Value unary(int op, Value a):
+    cdef Value out = new_node(MG_LEAF)
+    Py_INCREF(a)
+    out.node.u.kids[0] = <PyObject *>a
+    out.node.op = op
+    return finish(out)
+
+
+cdef inline Value power(Value a, double exponent, bint integral):
+    cdef Value out = new_node(MG_LEAF)
+    Py_INCREF(a)
+    out.node.u.pow.base = <PyObject *>a
+    out.node.u.pow.exponent = exponent
+    out.node.op = MG_POW
+    if integral:
+        out.node.flags |= MG_INT_EXPONENT
+    return finish(out)
+
+
+cdef inline Value nary(int op, Py_ssize_t n):
+    """A node with room for n children, all NULL until filled."""
+    cdef mg_extra *e = mg_extra_new(n)
+    if e == NULL:
+        raise MemoryError()
+    cdef Value out = new_node(MG_LEAF)
+    out.node.u.extra = e
+    out.node.op = op
+    return out
+
+
+cdef inline double as_double(object x) except? -1.0:
+    """float(x) for real numbers only: TypeError for str, None, complex."""
+    if type(x) is float:
+        return <double>x
+    return PyFloat_AsDouble(x)
+
+
+cdef inline object operand(object other):
+    """The other side of a binary op as a Value (a new leaf for a number), or
+    None when Python should try the reflected op."""
+    if isinstance(other, Value):
+        return other
+    if mg_is_real(other):
+        return leaf(as_double(other))
+    return None
+
+
+cdef inline double pow_exponent(object x) except? -1.0:
+    return as_double(x)
+
+
+cdef Py_ssize_t fill_items(mg_extra *e, Py_ssize_t at, object seq, str where) except -1:
+    """Stores seq's items (numbers become leaves) as children at..at+len."""
+    cdef Py_ssize_t i = at
+    for x in seq:
+        if not isinstance(x, Value):
+            if not mg_is_real(x):
+                raise TypeError(f"{where}: expected Values or real numbers, not {type(x).__name__}")
+            x = leaf(as_double(x))
+        Py_INCREF(x)
+        e.items[i] = <PyObject *>x
+        i += 1
+    return i
+
+
+cdef double real_operand(object x, str where) except? -1.0:
+    if not mg_is_real(x):
+        raise TypeError(f"{where}: expected a Value or a real number, not {type(x).__name__}")
+    return as_double(x)
+
+
+# ---------------------------------------------------------------------------
+
+
+cdef class Value:
+    """Stores a single scalar value and its gradient."""
+
+    __array_ufunc__ = None  # numpy scalars defer to our reflected operators
+
+    def __init__(self, data, _children=(), _op=''):
+        if self.node.flags & MG_INITIALISED:
+            raise RuntimeError("Value.__init__ may only run once")
+        cdef double x = as_double(data)
+        cdef tuple children = tuple(_children)
+        for child in children:
+            if not isinstance(child, Value):
+                raise TypeError(f"children must be Values, not {type(child).__name__}")
+        cdef str op = _op if isinstance(_op, str) else str(_op)
+        self.node.data = x
+        self.node.flags = MG_INITIALISED
+        if children or op:
+            e = mg_extra_new(len(children))
+            if e == NULL:
+                raise MemoryError()
+            fill_items(e, 0, children, "Value")
+            Py_INCREF(op)
+            e.op_name = <PyObject *>op
+            self.node.u.extra = e
+            self.node.op = MG_CUSTOM
+        mg_untrack_new_leaf(self)
+
+    def __setattr__(self, name, value):
+        PyObject_GenericSetAttr(self, name, <PyObject *>value)
+        mg_track_if_dict(self)
+
+    def __delattr__(self, name):
+        PyObject_GenericSetAttr(self, name, NULL)
+
+    @property
+    def data(self):
+        return self.node.data
+
+    @data.setter
+    def data(self, value):
+        self.node.data = as_double(value)
+
+    @property
+    def grad(self):
+        return self.node.grad
+
+    @grad.setter
+    def grad(self, value):
+        self.node.grad = as_double(value)
+
+    @property
+    def _prev(self):
+        cdef PyObject *const *kids
+        cdef Py_ssize_t i, n = mg_children(&self.node, &kids)
+        return {<object>kids[i] for i in range(n)}
+
+    @property
+    def _op(self):
+        cdef int op = self.node.op
+        if op == MG_POW:
+            e = self.node.u.pow.exponent
+            return f"**{int(e)}" if self.node.flags & MG_INT_EXPONENT else f"**{e}"
+        if op == MG_CUSTOM:
+            return <object>self.node.u.extra.op_name
+        return _OP_NAMES[op]
+
+    @property
+    def _backward(self):
+        """This node's local chain rule: out.grad into its children's grads."""
+        if self.node.op == MG_CUSTOM and self.node.u.extra.backward != NULL:
+            return <object>self.node.u.extra.backward
+        return LocalChainRule(self)
+
+    @_backward.setter
+    def _backward(self, fn):
+        if not callable(fn):
+            raise TypeError(f"_backward must be callable, not {type(fn).__name__}")
+        raise_error(mg_set_custom_backward(&self.node, <PyObject *>fn, <PyObject *>self._op))
+        mg_track(self)  # the closure usually refers back to this node: a cycle
+
+    def __add__(self, other):
+        o = operand(other)
+        return NotImplemented if o is None else binary(MG_ADD, self, o)
+
+    def __radd__(self, other):  # other + self
+        o = operand(other)
+        return NotImplemented if o is None else binary(MG_ADD, self, o)
+
+    def __mul__(self, other):
+        o = operand(other)
+        return NotImplemented if o is None else binary(MG_MUL, self, o)
+
+    def __rmul__(self, other):  # other * self
+        o = operand(other)
+        return NotImplemented if o is None else binary(MG_MUL, self, o)
+
+    def __neg__(self):  # self * -1
+        return binary(MG_MUL, self, leaf(-1.0))
+
+    def __sub__(self, other):  # self + (-other)
+        if isinstance(other, Value):
+            return binary(MG_ADD, self, -other)
+        if mg_is_real(other):
+            return binary(MG_ADD, self, leaf(-as_double(other)))
+        return NotImplemented
+
+    def __rsub__(self, other):  # other + (-self)
+        if not mg_is_real(other):
+            return NotImplemented
+        return binary(MG_ADD, -self, leaf(as_double(other)))
+
+    def __truediv__(self, other):  # self * other**-1
+        cdef int err = MG_OK
+        cdef double inverse
+        if isinstance(other, Value):
+            return binary(MG_MUL, self, power(other, -1.0, True))
+        if not mg_is_real(other):
+            return NotImplemented
+        inverse = mg_pow(as_double(other), -1.0, &err)
+        if err != MG_OK:
+            raise_error(err)
+        return binary(MG_MUL, self, leaf(inverse))
+
+    def __rtruediv__(self, other):  # other * self**-1
+        if not mg_is_real(other):
+            return NotImplemented
+        return binary(MG_MUL, power(self, -1.0, True), leaf(as_double(other)))
+
+    def __pow__(self, other, modulo):
+        if modulo is not None:
+            return NotImplemented
+        if isinstance(other, Value):
+            return binary(MG_POWV, self, other)
+        if not mg_is_real(other):
+            return NotImplemented
+        return power(self, as_double(other), mg_is_integral(other))
+
+    def __rpow__(self, other, modulo):  # other ** self
+        if modulo is not None or not mg_is_real(other):
+            return NotImplemented
+        return binary(MG_POWV, leaf(as_double(other)), self)
+
+    def relu(self):
+        return unary(MG_RELU, self)
+
+    def tanh(self):
+        return unary(MG_TANH, self)
+
+    def exp(self):
+        return unary(MG_EXP, self)
+
+    def log(self):
+        return unary(MG_LOG, self)
+
+    def sigmoid(self):
+        return unary(MG_SIGMOID, self)
+
+    def backward(self):
+        cdef int err = mg_backward(<PyObject *>self)
+        if err != MG_OK:
+            raise_error(err)
+
+    def __repr__(self):
+        return f"Value(data={self.node.data}, grad={self.node.grad})"
+
+
+@cython.final
+cdef class LocalChainRule:
+    """What a Value's _backward reads as: calling it applies that node's
+    local chain rule once, as micrograd's closures do."""
+
+    cdef Value out
+
+    def __cinit__(self, Value out):
+        self.out = out
+
+    def __call__(self):
+        cdef int err = mg_backward_local(&self.out.node)
+        if err != MG_OK:
+            raise_error(err)
+
+    def __repr__(self):
+        return f"<chain rule of {self.out._op or 'leaf'} node {self.out!r}>"
+
+
+def dot(ws, xs, bias=0.0):
+    """bias + ws[0]*xs[0] + ws[1]*xs[1] + ... as ONE node, summed left to right
+    exactly as micrograd's Neuron does with sum(generator, bias)."""
+    ws = ws if type(ws) is list or type(ws) is tuple else list(ws)
+    xs = xs if type(xs) is list or type(xs) is tuple else list(xs)
+    cdef Py_ssize_t n = len(ws)
+    if len(xs) != n:
+        raise ValueError(f"dot: {n} weights but {len(xs)} inputs")
+    cdef bint has_bias = isinstance(bias, Value)
+    cdef double start = 0.0 if has_bias else real_operand(bias, "dot bias")
+    cdef Value out = nary(MG_DOT, 2 * n + has_bias)
+    cdef mg_extra *e = out.node.u.extra
+    e.pairs = n
+    e.start = start
+    fill_items(e, 0, ws, "dot")
+    fill_items(e, n, xs, "dot")
+    if has_bias:
+        Py_INCREF(bias)
+        e.items[2 * n] = <PyObject *>bias
+    return finish(out)
+
+
+def sum(values, start=0.0):
+    """start + values[0] + values[1] + ... as ONE node, left to right."""
+    values = values if type(values) is list or type(values) is tuple else list(values)
+    cdef bint start_is_child = isinstance(start, Value)
+    cdef double start_data = 0.0 if start_is_child else real_operand(start, "sum start")
+    cdef Value out = nary(MG_SUM, len(values) + start_is_child)
+    cdef mg_extra *e = out.node.u.extra
+    e.start = start_data
+    if start_is_child:
+        Py_INCREF(start)
+        e.items[0] = <PyObject *>start
+        out.node.flags |= MG_START_IS_CHILD
+    fill_items(e, start_is_child, values, "sum")
+    return finish(out)
+
+
+def grad_enabled():
+    """Whether ops on this thread record their children (see no_grad)."""
+    return bool(mg_grad_enabled())
+
+
+def set_grad_enabled(enabled):
+    mg_set_grad_enabled(1 if enabled else 0)
+
+
+mg_value_type_ready(<PyTypeObject *>Value, Value.__new__(Value))
+

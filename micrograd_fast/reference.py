@@ -1,0 +1,466 @@
+"""The pure-Python engine: micrograd's semantics, written to be read.
+
+This is the oracle the compiled engine is tested against and the fallback when
+the extension is missing. It is deliberately untuned. Differences from
+micrograd 0.1.0, shared with the compiled engine:
+
+- ``data`` and ``grad`` are floats (``Value(3).data == 3.0``);
+- ``backward()`` sorts the graph with an explicit stack, so deep graphs work;
+- each op's forward and local chain rule are plain functions over the node
+  (no closures), so a node can be recomputed in place (the tape) and the graph
+  holds no reference cycles;
+- more ops: ``tanh``, ``exp``, ``log``, ``sigmoid``, ``Value ** Value``, and the
+  fused n-ary nodes ``dot`` and ``sum``.
+"""
+
+import math
+import threading
+from collections import namedtuple
+
+BACKEND = "pure"
+
+# ---------------------------------------------------------------------------
+# Python float arithmetic, with a ValueError where Python would go complex.
+
+
+def as_float(x):
+    """float(x) for real numbers only: float('3') is a parse, not a number."""
+    if isinstance(x, float):
+        return x
+    kind = type(x)
+    if hasattr(kind, "__float__") or hasattr(kind, "__index__"):
+        return float(x)
+    raise TypeError(f"must be real number, not {kind.__name__}")
+
+
+def float_pow(base, exponent):
+    """base ** exponent as Python floats compute it (ZeroDivisionError,
+    OverflowError), but a ValueError where Python would go complex."""
+    base, exponent = float(base), float(exponent)
+    if base < 0 and math.isfinite(base) and math.isfinite(exponent) and exponent != math.floor(exponent):
+        raise ValueError("negative number cannot be raised to a fractional power")
+    return base**exponent
+
+
+def sigmoid(x):
+    # Two branches so that exp never overflows.
+    if x >= 0:
+        return 1.0 / (1.0 + math.exp(-x))
+    e = math.exp(x)
+    return e / (1.0 + e)
+
+
+def pow_exponent_slope(base, result):
+    """d(base ** e)/de / (base ** e) = log(base), as PyTorch defines it at 0
+    (zero) and for negative bases (nan)."""
+    if base > 0 or math.isnan(base):
+        return result * math.log(base)
+    if base == 0:
+        return 0.0
+    return math.nan
+
+
+# ---------------------------------------------------------------------------
+# Ops: a forward that recomputes out.data from the children, and the local
+# chain rule that pushes out.grad into the children.
+
+Op = namedtuple("Op", "forward backward")
+
+
+def _add_forward(out):
+    a, b = out._children
+    out.data = a.data + b.data
+
+
+def _add_backward(out):
+    a, b = out._children
+    a.grad += out.grad
+    b.grad += out.grad
+
+
+def _mul_forward(out):
+    a, b = out._children
+    out.data = a.data * b.data
+
+
+def _mul_backward(out):
+    a, b = out._children
+    a.grad += b.data * out.grad
+    b.grad += a.data * out.grad
+
+
+def _pow_forward(out):
+    (a,) = out._children
+    out.data = float_pow(a.data, out._exponent)
+
+
+def _pow_backward(out):
+    (a,) = out._children
+    e = out._exponent
+    a.grad += (e * float_pow(a.data, e - 1)) * out.grad
+
+
+def _powv_forward(out):
+    a, b = out._children
+    out.data = float_pow(a.data, b.data)
+
+
+def _powv_backward(out):
+    a, b = out._children
+    a.grad += (b.data * float_pow(a.data, b.data - 1)) * out.grad
+    b.grad += pow_exponent_slope(a.data, out.data) * out.grad
+
+
+def _relu_forward(out):
+    (a,) = out._children
+    out.data = 0.0 if a.data < 0 else a.data
+
+
+def _relu_backward(out):
+    (a,) = out._children
+    a.grad += (out.data > 0) * out.grad
+
+
+def _tanh_forward(out):
+    (a,) = out._children
+    out.data = math.tanh(a.data)
+
+
+def _tanh_backward(out):
+    (a,) = out._children
+    a.grad += (1.0 - out.data * out.data) * out.grad
+
+
+def _exp_forward(out):
+    (a,) = out._children
+    out.data = math.exp(a.data)
+
+
+def _exp_backward(out):
+    (a,) = out._children
+    a.grad += out.data * out.grad
+
+
+def _log_forward(out):
+    (a,) = out._children
+    out.data = math.log(a.data)
+
+
+def _log_backward(out):
+    (a,) = out._children
+    a.grad += out.grad / a.data
+
+
+def _sigmoid_forward(out):
+    (a,) = out._children
+    out.data = sigmoid(a.data)
+
+
+def _sigmoid_backward(out):
+    (a,) = out._children
+    a.grad += (out.data * (1.0 - out.data)) * out.grad
+
+
+def _dot_split(out):
+    """A dot node's children: n weights, n inputs, then the bias if a Value."""
+    n = out._pairs
+    kids = out._children
+    return kids[:n], kids[n : 2 * n], kids[2 * n :]
+
+
+def _dot_forward(out):
+    ws, xs, bias = _dot_split(out)
+    acc = bias[0].data if bias else out._start
+    for w, x in zip(ws, xs):
+        acc = acc + w.data * x.data
+    out.data = acc
+
+
+def _dot_backward(out):
+    ws, xs, bias = _dot_split(out)
+    g = out.grad
+    for w, x in zip(ws, xs):
+        w.grad += x.data * g
+        x.grad += w.data * g
+    for b in bias:
+        b.grad += g
+
+
+def _sum_forward(out):
+    # _start is None when the first child is the start Value itself
+    values = out._children
+    if out._start is None:
+        acc, values = values[0].data, values[1:]
+    else:
+        acc = out._start
+    for v in values:
+        acc = acc + v.data
+    out.data = acc
+
+
+def _sum_backward(out):
+    for v in out._children:
+        v.grad += out.grad
+
+
+ADD = Op(_add_forward, _add_backward)
+MUL = Op(_mul_forward, _mul_backward)
+POW = Op(_pow_forward, _pow_backward)
+POWV = Op(_powv_forward, _powv_backward)
+RELU = Op(_relu_forward, _relu_backward)
+TANH = Op(_tanh_forward, _tanh_backward)
+EXP = Op(_exp_forward, _exp_backward)
+LOG = Op(_log_forward, _log_backward)
+SIGMOID = Op(_sigmoid_forward, _sigmoid_backward)
+DOT = Op(_dot_forward, _dot_backward)
+SUM = Op(_sum_forward, _sum_backward)
+
+# ---------------------------------------------------------------------------
+# Recording switch (micrograd_fast.no_grad): per thread, like PyTorch's.
+
+_recording = threading.local()
+
+
+def grad_enabled():
+    return getattr(_recording, "enabled", True)
+
+
+def set_grad_enabled(enabled):
+    _recording.enabled = bool(enabled)
+
+
+# ---------------------------------------------------------------------------
+
+
+class Value:
+    """Stores a single scalar value and its gradient."""
+
+    __array_ufunc__ = None  # numpy scalars defer to our reflected operators
+
+    def __init__(self, data, _children=(), _op=""):
+        self.data = data
+        self.grad = 0.0
+        self._children = tuple(_children)
+        for child in self._children:
+            if not isinstance(child, Value):
+                raise TypeError(f"children must be Values, not {type(child).__name__}")
+        self._op = str(_op)
+        self._rule = None  # an Op for engine-made nodes; None for leaves and custom ops
+        self._custom_backward = None
+
+    # data and grad are always floats
+    @property
+    def data(self):
+        return self._data
+
+    @data.setter
+    def data(self, x):
+        self._data = as_float(x)
+
+    @property
+    def grad(self):
+        return self._grad
+
+    @grad.setter
+    def grad(self, x):
+        self._grad = as_float(x)
+
+    @property
+    def _prev(self):
+        return set(self._children)
+
+    @property
+    def _backward(self):
+        """This node's local chain rule: out.grad into its children's grads."""
+        if self._custom_backward is not None:
+            return self._custom_backward
+        if self._rule is None:
+            return _no_backward
+        return lambda: self._rule.backward(self)
+
+    @_backward.setter
+    def _backward(self, fn):
+        if not callable(fn):
+            raise TypeError(f"_backward must be callable, not {type(fn).__name__}")
+        self._custom_backward = fn
+
+    @classmethod
+    def _make(cls, rule, children, op, **params):
+        """A node computed by `rule` from `children` (a leaf under no_grad)."""
+        out = Value.__new__(Value)
+        out._grad = 0.0
+        out._children = tuple(children)
+        out._rule = rule
+        out._custom_backward = None
+        out._op = op
+        for name, value in params.items():
+            setattr(out, name, value)
+        rule.forward(out)
+        if not grad_enabled():
+            out._children, out._rule = (), None
+        return out
+
+    def __add__(self, other):
+        other = _operand(other)
+        if other is NotImplemented:
+            return other
+        return Value._make(ADD, (self, other), "+")
+
+    def __mul__(self, other):
+        other = _operand(other)
+        if other is NotImplemented:
+            return other
+        return Value._make(MUL, (self, other), "*")
+
+    def __pow__(self, other, modulo=None):
+        if modulo is not None:
+            return NotImplemented
+        if isinstance(other, Value):
+            return Value._make(POWV, (self, other), "**")
+        if not _is_real(other):
+            return NotImplemented
+        exponent = as_float(other)
+        label = f"**{int(other)}" if _is_integral(other) else f"**{exponent}"
+        return Value._make(POW, (self,), label, _exponent=exponent)
+
+    def __rpow__(self, other):
+        other = _operand(other)
+        if other is NotImplemented:
+            return other
+        return other**self
+
+    def relu(self):
+        return Value._make(RELU, (self,), "ReLU")
+
+    def tanh(self):
+        return Value._make(TANH, (self,), "tanh")
+
+    def exp(self):
+        return Value._make(EXP, (self,), "exp")
+
+    def log(self):
+        return Value._make(LOG, (self,), "log")
+
+    def sigmoid(self):
+        return Value._make(SIGMOID, (self,), "sigmoid")
+
+    def backward(self):
+        topo = topo_order(self)
+        self.grad = 1.0
+        for v in reversed(topo):
+            v._backward()
+
+    def __neg__(self):  # -self
+        return self * -1
+
+    def __radd__(self, other):  # other + self
+        return self + other
+
+    def __sub__(self, other):  # self - other
+        if not isinstance(other, Value) and not _is_real(other):
+            return NotImplemented
+        return self + (-other)
+
+    def __rsub__(self, other):  # other - self
+        if not _is_real(other):
+            return NotImplemented
+        return other + (-self)
+
+    def __rmul__(self, other):  # other * self
+        return self * other
+
+    def __truediv__(self, other):  # self / other
+        if isinstance(other, Value):
+            return self * other**-1
+        if not _is_real(other):
+            return NotImplemented
+        return self * float_pow(as_float(other), -1)
+
+    def __rtruediv__(self, other):  # other / self
+        if not _is_real(other):
+            return NotImplemented
+        return other * self**-1
+
+    def __repr__(self):
+        return f"Value(data={self.data}, grad={self.grad})"
+
+
+def _no_backward():
+    pass
+
+
+def _is_real(x):
+    kind = type(x)
+    return not isinstance(x, (str, bytes, complex)) and (
+        hasattr(kind, "__float__") or hasattr(kind, "__index__")
+    )
+
+
+def _is_integral(x):
+    return hasattr(type(x), "__index__")
+
+
+def _operand(other):
+    """A Value for the other side of a binary op, or NotImplemented."""
+    if isinstance(other, Value):
+        return other
+    if _is_real(other):
+        return Value(other)
+    return NotImplemented
+
+
+def topo_order(root):
+    """Every node reachable from root, children before parents: the order of
+    micrograd's recursive build_topo, computed with an explicit stack."""
+    topo = []
+    visited = {id(root)}
+    stack = [(root, iter(root._children))]
+    while stack:
+        node, children = stack[-1]
+        for child in children:
+            if id(child) not in visited:
+                visited.add(id(child))
+                stack.append((child, iter(child._children)))
+                break
+        else:
+            stack.pop()
+            topo.append(node)
+    return topo
+
+
+def dot(ws, xs, bias=0.0):
+    """bias + ws[0]*xs[0] + ws[1]*xs[1] + ... as ONE node, summed left to right
+    exactly as micrograd's Neuron does with sum(generator, bias)."""
+    ws = [_value_operand(w, "dot") for w in ws]
+    xs = [_value_operand(x, "dot") for x in xs]
+    if len(ws) != len(xs):
+        raise ValueError(f"dot: {len(ws)} weights but {len(xs)} inputs")
+    children = ws + xs
+    start = 0.0
+    if isinstance(bias, Value):
+        children.append(bias)
+    else:
+        start = _real_operand(bias, "dot bias")
+    return Value._make(DOT, children, "dot", _pairs=len(ws), _start=start)
+
+
+def sum(values, start=0.0):  # noqa: A001 - mirrors builtins.sum's signature
+    """start + values[0] + values[1] + ... as ONE node, left to right."""
+    children = [_value_operand(v, "sum") for v in values]
+    if isinstance(start, Value):
+        return Value._make(SUM, [start] + children, "sum", _start=None)
+    return Value._make(SUM, children, "sum", _start=_real_operand(start, "sum start"))
+
+
+def _value_operand(x, where):
+    if isinstance(x, Value):
+        return x
+    if _is_real(x):
+        return Value(x)
+    raise TypeError(f"{where}: expected Values or real numbers, not {type(x).__name__}")
+
+
+def _real_operand(x, where):
+    if _is_real(x):
+        return as_float(x)
+    raise TypeError(f"{where}: expected a Value or a real number, not {type(x).__name__}")
