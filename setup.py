@@ -17,9 +17,9 @@ if os.environ.get("MICROGRAD_FAST_SANITIZE"):
 
 engine = Extension(
     "micrograd_fast._engine",
-    sources=["micrograd_fast/_engine.pyx", "csrc/graph.c"],
+    sources=["micrograd_fast/_engine.pyx", "csrc/graph.c", "csrc/tape.c"],
     include_dirs=["csrc"],
-    depends=["csrc/node.h", "csrc/ops.h", "csrc/float_math.h", "csrc/graph.h", "csrc/value_type.h",
+    depends=["csrc/node.h", "csrc/ops.h", "csrc/float_math.h", "csrc/graph.h", "csrc/value_type.h", "csrc/tape.h",
              "micrograd_fast/_engine.pxd"],
     extra_compile_args=compile_args,
     extra_link_args=link_args,

@@ -105,6 +105,7 @@ enum mg_error {
     MG_ERR_MATH_RANGE,    /* math.exp overflowed: OverflowError */
     MG_ERR_MATH_DOMAIN,   /* math.log outside its domain: ValueError */
     MG_ERR_ZERO_DIVISION, /* x / 0.0: ZeroDivisionError */
+    MG_ERR_STALE_TAPE,    /* a recorded node changed op since compile: RuntimeError */
 };
 
 #endif

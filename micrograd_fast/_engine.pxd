@@ -1,6 +1,6 @@
 # Declarations of the C layer (csrc/) and of the Value type.
 from cpython.object cimport PyObject
-from libc.stdint cimport uint64_t
+from libc.stdint cimport uint8_t, uint64_t
 
 
 cdef extern from "node.h":
@@ -14,7 +14,7 @@ cdef extern from "node.h":
     enum mg_error:
         MG_OK, MG_ERR_PYTHON, MG_ERR_NO_MEMORY, MG_ERR_ZERO_POW,
         MG_ERR_POW_RANGE, MG_ERR_COMPLEX, MG_ERR_MATH_RANGE,
-        MG_ERR_MATH_DOMAIN, MG_ERR_ZERO_DIVISION
+        MG_ERR_MATH_DOMAIN, MG_ERR_ZERO_DIVISION, MG_ERR_STALE_TAPE
 
     ctypedef struct mg_extra:
         PyObject *backward
@@ -67,6 +67,11 @@ cdef extern from "graph.h":
     void mg_release_children(mg_node *n)
     int mg_grad_enabled()
     void mg_set_grad_enabled(int enabled)
+
+
+cdef extern from "tape.h":
+    int mg_tape_forward(PyObject *const *order, const uint8_t *ops, Py_ssize_t n)
+    int mg_tape_backward(PyObject *const *order, const uint8_t *ops, Py_ssize_t n)
 
 
 cdef class Value:

@@ -464,3 +464,109 @@ def _real_operand(x, where):
     if _is_real(x):
         return as_float(x)
     raise TypeError(f"{where}: expected a Value or a real number, not {type(x).__name__}")
+
+
+# ---------------------------------------------------------------------------
+# The tape: a graph's topological order, recorded once and replayed.
+
+
+class Tape:
+    """Replays root's graph over the same Value objects: forward() recomputes
+    interior nodes from the leaves' current data, backward() is root.backward()
+    on a freshly built graph. The structure is fixed when recorded: code whose
+    graph shape depends on the data must compile again."""
+
+    def __init__(self, root):
+        if not isinstance(root, Value):
+            raise TypeError(f"compile: expected a Value, not {type(root).__name__}")
+        self._order = topo_order(root)
+        for v in self._order:
+            if v._custom_backward is not None or (v._rule is None and v._children):
+                raise TypeError(f"cannot compile a graph with a custom op ({v._op!r}): "
+                                "its Python _backward has no forward to replay")
+        self.leaves = [v for v in self._order if not v._children]
+
+    def _check_unchanged(self):
+        for v in self._order:
+            if v._custom_backward is not None:
+                raise RuntimeError("the graph changed since it was compiled (a _backward was "
+                                   "assigned): compile it again")
+
+    def forward(self):
+        self._check_unchanged()
+        for v in self._order:
+            if v._rule is not None:
+                v._rule.forward(v)
+        return self._order[-1].data
+
+    def backward(self):
+        self._check_unchanged()
+        for v in self._order:
+            if v._children:
+                v.grad = 0.0
+        self._order[-1].grad = 1.0
+        for v in reversed(self._order):
+            v._backward()
+
+    def evaluate(self, inputs, X, outputs):
+        import numpy as np
+
+        inputs, outputs = list(inputs), list(outputs)
+        for v in inputs + outputs:
+            if not isinstance(v, Value):
+                raise TypeError(f"evaluate: inputs and outputs must be Values, not {type(v).__name__}")
+        rows = np.ascontiguousarray(X, dtype=np.float64)
+        if rows.ndim != 2 or rows.shape[1] != len(inputs):
+            raise ValueError(f"evaluate: X must have shape (n, {len(inputs)}), not {rows.shape}")
+        result = np.empty((rows.shape[0], len(outputs)))
+        saved = [v.data for v in inputs]
+        try:
+            for r, row in enumerate(rows.tolist()):
+                for v, x in zip(inputs, row):
+                    v.data = x
+                self.forward()
+                result[r] = [v.data for v in outputs]
+        finally:
+            for v, x in zip(inputs, saved):
+                v.data = x
+        return result
+
+    def __len__(self):
+        return len(self._order)
+
+    def __repr__(self):
+        return f"<Tape of {len(self._order)} nodes, {len(self.leaves)} leaves>"
+
+
+def compile(root):  # noqa: A001 - the public name, micrograd_fast.compile
+    """Records root's graph for replay: see Tape."""
+    return Tape(root)
+
+
+def assign(values, data):
+    """Writes data (a numpy array or a sequence of numbers) into the .data of
+    values (a list, or nested list, of Values), in row-major order; on an
+    error no Value has changed."""
+    targets = _flatten(values, lambda v: isinstance(v, Value), "Values (or lists of them)")
+    if hasattr(data, "ravel") and hasattr(data, "dtype"):
+        numbers = data.ravel().tolist()
+    else:
+        numbers = _flatten(data, lambda x: not isinstance(x, (list, tuple)), "numbers")
+    if len(numbers) != len(targets):
+        raise ValueError(f"assign: {len(targets)} Values but {len(numbers)} numbers")
+    floats = [as_float(x) for x in numbers]
+    for v, x in zip(targets, floats):
+        v.data = x
+
+
+def _flatten(nested, is_item, what):
+    out, stack = [], [nested]
+    while stack:
+        item = stack.pop()
+        if is_item(item):
+            out.append(item)
+        elif isinstance(item, (list, tuple)):
+            stack.extend(reversed(item))
+        else:
+            raise TypeError(f"assign: expected {what}, not {type(item).__name__}")
+    return out

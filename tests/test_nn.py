@@ -1,0 +1,134 @@
+"""micrograd_fast.nn: micrograd's API, init order and numbers, on fused nodes."""
+
+import json
+import random
+import threading
+
+import pytest
+
+import micrograd_fast
+from micrograd_fast import nn
+
+
+def moons_data(n=100):
+    """Two interleaved half circles with noise, labels in {-1, +1}."""
+    np = pytest.importorskip("numpy")
+    rng = np.random.default_rng(0)
+    t = np.linspace(0, np.pi, n // 2)
+    outer = np.stack([np.cos(t), np.sin(t)], axis=1)
+    inner = np.stack([1 - np.cos(t), 0.5 - np.sin(t)], axis=1)
+    X = np.concatenate([outer, inner]) + rng.normal(scale=0.1, size=(n, 2))
+    return X.tolist(), [-1] * (n // 2) + [1] * (n // 2)
+
+
+def demo_losses(Value, model, X, y, steps):
+    """micrograd's demo.ipynb loop: SVM max-margin loss + L2, SGD."""
+    losses = []
+    for k in range(steps):
+        inputs = [list(map(Value, row)) for row in X]
+        scores = list(map(model, inputs))
+        data_loss = sum((1 + -yi * si).relu() for yi, si in zip(y, scores)) * (1.0 / len(scores))
+        reg_loss = 1e-4 * sum(p * p for p in model.parameters())
+        total = data_loss + reg_loss
+        model.zero_grad()
+        total.backward()
+        lr = 1.0 - 0.9 * k / 100
+        for p in model.parameters():
+            p.data -= lr * p.grad
+        losses.append(total.data)
+    return losses
+
+
+def test_api_and_reprs(live):
+    random.seed(0)
+    model = nn.MLP(2, [3, 1])
+    assert repr(model) == "MLP of [Layer of [ReLUNeuron(2), ReLUNeuron(2), ReLUNeuron(2)], Layer of [LinearNeuron(3)]]"
+    assert len(model.parameters()) == 3 * 3 + 4
+    out = model([1.0, -2.0])
+    assert isinstance(out, live.Value) and out._op == "dot"
+    assert isinstance(nn.Layer(2, 2)([1.0, 2.0]), list)
+    assert isinstance(model.parameters()[0], live.Value)
+
+
+def test_weights_match_upstream_for_the_same_seed(live):
+    upstream = pytest.importorskip("micrograd.nn")
+    random.seed(1337)
+    ours = nn.MLP(2, [16, 16, 1])
+    random.seed(1337)
+    theirs = upstream.MLP(2, [16, 16, 1])
+    assert [p.data for p in ours.parameters()] == [float(p.data) for p in theirs.parameters()]
+    assert repr(ours) == repr(theirs)
+
+
+def test_neuron_forward_is_bit_identical_to_sum_of_products(live):
+    random.seed(3)
+    neuron = nn.Neuron(5)
+    neuron.b.data = 0.37
+    x = [random.uniform(-2, 2) for _ in range(5)]
+    expect = sum((wi * xi for wi, xi in zip(neuron.w, x)), neuron.b).relu()
+    assert neuron(x).data == expect.data
+
+
+def test_ten_demo_steps_match_upstream_micrograd(live):
+    upstream_nn = pytest.importorskip("micrograd.nn")
+    from micrograd.engine import Value as UpstreamValue
+
+    X, y = moons_data()
+    random.seed(1337)
+    ours = demo_losses(live.Value, nn.MLP(2, [16, 16, 1]), X, y, 10)
+    random.seed(1337)
+    theirs = demo_losses(UpstreamValue, upstream_nn.MLP(2, [16, 16, 1]), X, y, 10)
+    assert ours == pytest.approx(theirs, rel=1e-9)
+    assert ours[-1] < ours[0]
+
+
+def test_state_dict_round_trips_through_json(live):
+    random.seed(5)
+    a = nn.MLP(3, [4, 2])
+    state = json.loads(json.dumps(a.state_dict()))
+    random.seed(6)
+    b = nn.MLP(3, [4, 2])
+    b.load_state_dict(state)
+    assert [p.data for p in a.parameters()] == [p.data for p in b.parameters()]
+    with pytest.raises(ValueError):
+        nn.MLP(3, [5, 2]).load_state_dict(state)
+
+
+def test_bad_input(live):
+    model = nn.MLP(2, [3, 1])
+    with pytest.raises(ValueError, match="takes 2 inputs, got 3"):
+        model([1.0, 2.0, 3.0])
+    with pytest.raises(TypeError):
+        model(["a", "b"])
+    with pytest.raises(ValueError):
+        nn.Neuron(0)
+    with pytest.raises(ValueError):
+        nn.Layer(2, 0)
+
+
+def test_no_grad_makes_leaves(live):
+    a = live.Value(2.0)
+    with micrograd_fast.no_grad():
+        b = a * 3 + 1
+        c = live.dot([a], [b], 1.0)
+        assert not micrograd_fast.is_grad_enabled() or live.BACKEND != micrograd_fast.BACKEND
+    assert b.data == 7.0 and b._prev == set() and c._prev == set() and c.data == 15.0
+    d = a * 3
+    assert d._prev  # recording again outside
+
+
+def test_no_grad_decorator_nests_and_is_per_thread(live):
+    seen = {}
+
+    @micrograd_fast.no_grad()
+    def evaluate():
+        with micrograd_fast.no_grad():
+            pass
+        seen["inside"] = (live.Value(1.0) + 1)._prev
+        other = threading.Thread(target=lambda: seen.setdefault("thread", (live.Value(1.0) + 1)._prev))
+        other.start()
+        other.join()
+
+    evaluate()
+    assert seen["inside"] == set() and len(seen["thread"]) == 2
+    assert len((live.Value(1.0) + 1)._prev) == 2

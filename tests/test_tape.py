@@ -1,0 +1,191 @@
+"""The tape: replaying a recorded graph equals rebuilding it eagerly."""
+
+import math
+import random
+
+import pytest
+
+from micrograd_fast import nn
+
+np = pytest.importorskip("numpy")
+
+
+def points(n=40, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.uniform(-1.5, 1.5, size=(n, 2))
+    y = np.where(X[:, 0] * X[:, 1] > 0, 1.0, -1.0)
+    return X, y
+
+
+def svm_loss(Value, model, inputs, y):
+    scores = [model(row) for row in inputs]
+    data_loss = sum((1 + -yi * si).relu() for yi, si in zip(y, scores)) * (1.0 / len(scores))
+    return data_loss + 1e-4 * sum(p * p for p in model.parameters())
+
+
+def sgd(model, lr):
+    for p in model.parameters():
+        p.data -= lr * p.grad
+
+
+class BinaryNeuronMLP(nn.MLP):
+    """micrograd's own neurons (2n binary nodes), to replay the plain ops."""
+
+    def __init__(self, Value, nin, nouts):
+        super().__init__(nin, nouts)
+        for layer in self.layers:
+            for neuron in layer.neurons:
+                neuron.__class__ = BinaryNeuron
+
+
+class BinaryNeuron(nn.Neuron):
+    def __call__(self, x):
+        act = sum((wi * xi for wi, xi in zip(self.w, x)), self.b)
+        return act.relu() if self.nonlin else act
+
+
+@pytest.mark.parametrize("model_kind", ["fused", "binary"])
+def test_moons_replay_equals_eager(live, model_kind):
+    Value = live.Value
+    X, y = points()
+    make = (lambda: nn.MLP(2, [8, 8, 1])) if model_kind == "fused" else (lambda: BinaryNeuronMLP(Value, 2, [8, 8, 1]))
+    random.seed(7)
+    eager = make()
+    random.seed(7)
+    taped = make()
+
+    inputs = [[Value(0.0), Value(0.0)] for _ in range(len(X))]
+    live.assign(inputs, X)
+    loss = svm_loss(Value, taped, inputs, y)
+    tape = live.compile(loss)
+    for step in range(15):
+        lr = 1.0 - 0.9 * step / 100
+        eager_loss = svm_loss(Value, eager, [list(map(Value, row)) for row in X.tolist()], y)
+        eager.zero_grad()
+        eager_loss.backward()
+        replayed = tape.forward()
+        taped.zero_grad()
+        tape.backward()
+        assert replayed == pytest.approx(eager_loss.data, rel=1e-12)
+        for p, q in zip(taped.parameters(), eager.parameters()):
+            assert p.grad == pytest.approx(q.grad, rel=1e-12, abs=1e-15)
+        sgd(eager, lr)
+        sgd(taped, lr)
+    for p, q in zip(taped.parameters(), eager.parameters()):
+        assert p.data == pytest.approx(q.data, rel=1e-12)
+
+
+def cross_entropy(logits, target):
+    m = max(v.data for v in logits)
+    exps = [(v - m).exp() for v in logits]
+    return -((logits[target] - m) - sum(exps).log())
+
+
+def test_yinyang_style_replay_equals_eager(live):
+    """Cross-entropy over three classes: exp, log, sum, division, constants."""
+    Value = live.Value
+    rng = np.random.default_rng(1)
+    X = rng.uniform(-2, 2, size=(24, 2))
+    labels = rng.integers(0, 3, size=24).tolist()
+    random.seed(3)
+    eager = nn.MLP(2, [6, 3])
+    random.seed(3)
+    taped = nn.MLP(2, [6, 3])
+
+    def loss_of(model, inputs):
+        losses = [cross_entropy(model(row), t) for row, t in zip(inputs, labels)]
+        return live.sum(losses) / len(losses)
+
+    inputs = [[Value(a), Value(b)] for a, b in X.tolist()]
+    tape = live.compile(loss_of(taped, inputs))
+    for _ in range(10):
+        e = loss_of(eager, [list(map(Value, row)) for row in X.tolist()])
+        eager.zero_grad()
+        e.backward()
+        taped.zero_grad()
+        r = tape.forward()
+        tape.backward()
+        assert r == pytest.approx(e.data, rel=1e-12)
+        for p, q in zip(taped.parameters(), eager.parameters()):
+            assert p.grad == pytest.approx(q.grad, rel=1e-12, abs=1e-15)
+            p.data -= 0.1 * p.grad
+            q.data -= 0.1 * q.grad
+
+
+def test_len_leaves_repr(live):
+    Value = live.Value
+    a, b = Value(2.0), Value(3.0)
+    out = (a * b + a).tanh()
+    tape = live.compile(out)
+    assert len(tape) == 5
+    assert set(tape.leaves) == {a, b}
+    assert repr(tape) == "<Tape of 5 nodes, 2 leaves>"
+    a.data = 0.5
+    assert tape.forward() == math.tanh(0.5 * 3.0 + 0.5) == out.data
+
+
+def test_backward_semantics_match_root_backward(live):
+    Value = live.Value
+    a = Value(1.5)
+    out = a * a + a
+    tape = live.compile(out)
+    tape.backward()
+    tape.backward()  # leaves accumulate, interior restarts from 0
+    assert a.grad == 2 * (2 * 1.5 + 1)
+    assert out.grad == 1.0
+
+
+def test_custom_op_cannot_be_compiled(live):
+    Value = live.Value
+    x = Value(1.0)
+    out = Value(2.0, (x,), "mystery")
+    out._backward = lambda: None
+    with pytest.raises(TypeError, match="mystery"):
+        live.compile(out * 2)
+    with pytest.raises(TypeError):
+        live.compile(3.0)
+
+
+def test_stale_tape_raises(live):
+    Value = live.Value
+    a = Value(1.0)
+    mid = a * 2
+    tape = live.compile(mid + 1)
+    mid._backward = lambda: None
+    with pytest.raises(RuntimeError, match="compile it again"):
+        tape.forward()
+    with pytest.raises(RuntimeError):
+        tape.backward()
+
+
+def test_evaluate_matches_per_point_eager(live):
+    Value = live.Value
+    random.seed(2)
+    model = nn.MLP(2, [5, 2])
+    inputs = [Value(0.0), Value(0.0)]
+    outputs = model(inputs)
+    tape = live.compile(live.sum(outputs))
+    mesh = np.random.default_rng(0).uniform(-1, 1, size=(50, 2))
+    got = tape.evaluate(inputs, mesh, outputs)
+    assert got.shape == (50, 2)
+    for row, out in zip(mesh.tolist(), got.tolist()):
+        assert out == [v.data for v in model(row)]
+    assert [v.data for v in inputs] == [0.0, 0.0]  # restored
+    with pytest.raises(ValueError, match="shape"):
+        tape.evaluate(inputs, np.zeros((3, 3)), outputs)
+
+
+def test_assign(live):
+    Value = live.Value
+    vs = [[Value(0.0), Value(0.0)], [Value(0.0), Value(0.0)]]
+    live.assign(vs, np.array([[1.0, 2.0], [3.0, 4.0]]))
+    assert [[v.data for v in row] for row in vs] == [[1.0, 2.0], [3.0, 4.0]]
+    live.assign(vs[0], [5, 6.5])
+    assert [v.data for v in vs[0]] == [5.0, 6.5]
+    with pytest.raises(ValueError):
+        live.assign(vs, [1.0, 2.0, 3.0])
+    with pytest.raises(TypeError):
+        live.assign(vs[0], [1.0, "x"])
+    with pytest.raises(TypeError):
+        live.assign([1.0], [1.0])
+    assert [v.data for v in vs[0]] == [5.0, 6.5]  # nothing changed by the failures
