@@ -8,13 +8,26 @@
 #include <string.h>
 #include "graph.h"
 
+/* Freed Values kept for reuse: an op whose result dies at once (a + b in a
+ * loop, the temporaries of a training step) then costs no trip through the
+ * allocator and the GC's allocation count. Only the GIL's holder touches it. */
+#define MG_FREELIST_SIZE 1024
+static PyObject *mg_freelist[MG_FREELIST_SIZE];
+static int mg_freelist_len = 0;
+
 /* A new Value of exactly this C type, zeroed, not tracked by the GC: the fast
  * path every op takes (tp_new would track it and parse an argument tuple). */
 static inline PyObject *mg_value_alloc(PyTypeObject *type)
 {
-    mg_value *v = PyObject_GC_New(mg_value, type);
-    if (v == NULL)
-        return NULL;
+    mg_value *v;
+    if (mg_freelist_len > 0) {
+        v = (mg_value *)mg_freelist[--mg_freelist_len];
+        (void)PyObject_Init((PyObject *)v, type);
+    } else {
+        v = PyObject_GC_New(mg_value, type);
+        if (v == NULL)
+            return NULL;
+    }
     memset(&v->node, 0, sizeof(mg_node));
     v->node.flags = MG_INITIALISED;
     v->dict = NULL;
@@ -30,7 +43,10 @@ static void mg_value_dealloc(PyObject *o)
     Py_TRASHCAN_BEGIN(o, mg_value_dealloc)
     mg_release_children(MG_NODE(o));
     Py_CLEAR(((mg_value *)o)->dict);
-    Py_TYPE(o)->tp_free(o);
+    if (mg_freelist_len < MG_FREELIST_SIZE && Py_TYPE(o)->tp_dealloc == mg_value_dealloc)
+        mg_freelist[mg_freelist_len++] = o;
+    else
+        Py_TYPE(o)->tp_free(o);
     Py_TRASHCAN_END
 }
 
