@@ -9,6 +9,7 @@ graph in C. Semantics are those of micrograd_fast/reference.py, bit for bit.
 
 cimport cython
 from cpython.object cimport PyObject, PyTypeObject
+from libc.math cimport sqrt
 from cpython.mem cimport PyMem_Free, PyMem_Malloc
 from cpython.ref cimport Py_DECREF, Py_INCREF, Py_XDECREF
 
@@ -553,6 +554,63 @@ cdef list flatten_numbers(data):
         else:
             out.append(item)
     return out
+
+
+# ---------------------------------------------------------------------------
+# Optimizer updates (micrograd_fast.optim): the same arithmetic as the Python
+# loops in optim.py, over the parameter list in C.
+
+
+cdef inline mg_node *param_node(list params, Py_ssize_t i) except NULL:
+    p = params[i]
+    if type(p) is not Value and not isinstance(p, Value):
+        raise TypeError(f"parameter {i} is a {type(p).__name__}, not a compiled Value")
+    return MG_NODE(p)
+
+
+def sgd_update(list params, double lr, double momentum, double weight_decay,
+               double[::1] buf, bint first):
+    cdef Py_ssize_t i, n = len(params)
+    cdef mg_node *p
+    cdef double d
+    if buf.shape[0] != n:
+        raise ValueError(f"sgd_update: {buf.shape[0]} buffer entries for {n} parameters")
+    for i in range(n):
+        p = param_node(params, i)
+        d = p.grad
+        if weight_decay != 0.0:
+            d = d + weight_decay * p.data
+        if momentum != 0.0:
+            buf[i] = d if first else buf[i] * momentum + d
+            d = buf[i]
+        p.data = p.data - lr * d
+
+
+def adam_update(list params, double lr, double beta1, double beta2, double eps,
+                double weight_decay, bint decoupled, long step, double[::1] m, double[::1] v):
+    cdef Py_ssize_t i, n = len(params)
+    cdef mg_node *p
+    cdef double g, x, denom
+    if m.shape[0] != n or v.shape[0] != n:
+        raise ValueError(f"adam_update: moment buffers do not match {n} parameters")
+    cdef int err = MG_OK
+    cdef double bias_correction1 = 1.0 - mg_pow(beta1, step, &err)
+    cdef double bias_correction2_sqrt = sqrt(1.0 - mg_pow(beta2, step, &err))
+    raise_error(err)
+    cdef double step_size = lr / bias_correction1
+    for i in range(n):
+        p = param_node(params, i)
+        g = p.grad
+        x = p.data
+        if weight_decay != 0.0:
+            if decoupled:
+                x = x * (1.0 - lr * weight_decay)
+            else:
+                g = g + weight_decay * x
+        m[i] = m[i] + (1.0 - beta1) * (g - m[i])
+        v[i] = v[i] * beta2 + (1.0 - beta2) * g * g
+        denom = sqrt(v[i]) / bias_correction2_sqrt + eps
+        p.data = x - step_size * (m[i] / denom)
 
 
 def grad_enabled():
