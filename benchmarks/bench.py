@@ -11,7 +11,6 @@ workload). Compare ratios from one run, never absolute times across runs.
 
 import argparse
 import gc
-import importlib
 import inspect
 import json
 import os
@@ -144,17 +143,16 @@ def rss_bytes():
 # --- micrograd's demo: moons, MLP(2, [16, 16, 1]), SVM loss + L2, SGD ----------------
 
 
-def moons(n=100, noise=0.1, seed=0):
+def moons(n=100):
     from micrograd_fast.datasets import make_moons
 
-    X, y = make_moons(n_samples=n, noise=noise, seed=seed)
-    return X.tolist(), [2 * int(t) - 1 for t in y]  # labels in {-1, +1}, as the demo
+    X, y = make_moons(n_samples=n, noise=0.1, seed=0)
+    return X, (2 * y - 1).astype(float)  # labels in {-1, +1}, as the demo
 
 
-def demo_step(nn, X, y, k=0):
+def demo_step(Value, model, X, y, k=0):
     """One step of micrograd's demo.ipynb, written as the notebook writes it."""
-    model = nn["_model"]
-    inputs = [list(map(nn["Value"], xrow)) for xrow in X]
+    inputs = [list(map(Value, xrow)) for xrow in X]
     scores = list(map(model, inputs))
     losses = [(1 + -yi * scorei).relu() for yi, scorei in zip(y, scores)]
     data_loss = sum(losses) * (1.0 / len(losses))
@@ -168,16 +166,211 @@ def demo_step(nn, X, y, k=0):
     return total_loss.data
 
 
-def demo_step_runner(Value, X, y):
-    nn = micrograd_nn_over(Value)
-    random.seed(1337)
-    nn["_model"] = nn["MLP"](2, [16, 16, 1])
-
+def timed(step):
     def run():
         start = time.perf_counter()
-        demo_step(nn, X, y)
+        step()
         return time.perf_counter() - start
+    return run
 
+
+def micrograd_model(Value, nouts):
+    random.seed(1337)
+    return micrograd_nn_over(Value)["MLP"](2, nouts)
+
+
+def fast_model(nouts):
+    from micrograd_fast import nn
+
+    random.seed(1337)
+    return nn.MLP(2, nouts)
+
+
+def moons_fused_loss(mf, model, inputs, y):
+    """The demo's loss on fused nodes: one sum node, one dot node for L2."""
+    scores = [model(row) for row in inputs]
+    data_loss = mf.sum([(1 + -yi * si).relu() for yi, si in zip(y, scores)]) * (1.0 / len(scores))
+    params = model.parameters()
+    return data_loss + 1e-4 * mf.dot(params, params)
+
+
+def moons_runners(found, X, y):
+    import micrograd_fast as mf
+    from micrograd_fast import optim
+
+    Xl, yl = X.tolist(), y.tolist()
+    runs = {}
+    for name, Value in found.items():
+        model = micrograd_model(Value, [16, 16, 1])
+        runs[name] = timed(lambda V=Value, m=model: demo_step(V, m, Xl, yl))
+    if compiled is not None:
+        model = fast_model([16, 16, 1])
+        sgd = optim.SGD(model.parameters(), lr=1.0)
+
+        def nn_step():
+            loss = moons_fused_loss(mf, model, [list(map(mf.Value, row)) for row in Xl], yl)
+            sgd.zero_grad()
+            loss.backward()
+            sgd.step()
+        runs["nn"] = timed(nn_step)
+
+        tape_model = fast_model([16, 16, 1])
+        inputs = [[mf.Value(0.0), mf.Value(0.0)] for _ in Xl]
+        mf.assign(inputs, X)
+        tape = mf.compile(moons_fused_loss(mf, tape_model, inputs, yl))
+        tape_sgd = optim.SGD(tape_model.parameters(), lr=1.0)
+
+        def tape_step():
+            tape.forward()
+            tape_sgd.zero_grad()
+            tape.backward()
+            tape_sgd.step()
+        runs["tape"] = timed(tape_step)
+    torch_step = torch_moons_step(X, y)
+    if torch_step is not None:
+        runs["torch"] = timed(torch_step)
+    return runs
+
+
+def torch_mlp(torch, nouts):
+    layers, sizes = [], [2] + nouts
+    for i in range(len(nouts)):
+        layers.append(torch.nn.Linear(sizes[i], sizes[i + 1], dtype=torch.float64))
+        if i != len(nouts) - 1:
+            layers.append(torch.nn.ReLU())
+    return torch.nn.Sequential(*layers)
+
+
+def torch_moons_step(X, y):
+    try:
+        import torch
+    except ImportError:
+        return None
+    torch.set_num_threads(1)
+    model = torch_mlp(torch, [16, 16, 1])
+    sgd = torch.optim.SGD(model.parameters(), lr=1.0)
+    tX, ty = torch.tensor(X), torch.tensor(y)
+
+    def step():
+        scores = model(tX).squeeze(1)
+        loss = torch.relu(1 - ty * scores).mean() + 1e-4 * sum((p * p).sum() for p in model.parameters())
+        sgd.zero_grad()
+        loss.backward()
+        sgd.step()
+    return step
+
+
+# --- yin-yang: MLP(2, [8, 3]), cross-entropy over 80 points, AdamW ---------------------
+
+
+def yinyang_runners(found):
+    import micrograd_fast as mf
+    from micrograd_fast import engine, losses, nn, optim
+    from micrograd_fast.datasets import make_yinyang
+
+    (X, y), _, _ = make_yinyang(100, seed=0)
+    Xl, yl = X.tolist(), y.tolist()
+    runs = {}
+
+    def eager_runner(backend):
+        names = ("Value", "dot", "dense")
+        saved = [getattr(engine, name) for name in names]
+        for name in names:  # build the model on `backend`
+            setattr(engine, name, getattr(backend, name))
+        try:
+            random.seed(1337)
+            model = nn.MLP(2, [8, 3])
+        finally:
+            for name, value in zip(names, saved):
+                setattr(engine, name, value)
+        opt = optim.AdamW(model.parameters(), lr=1e-1, weight_decay=1e-4)
+
+        def step():
+            logits = [model(list(map(backend.Value, row))) for row in Xl]
+            loss = losses.cross_entropy(logits, yl)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        return timed(step)
+
+    runs["reference"] = eager_runner(reference)
+    if compiled is not None:
+        runs["nn"] = eager_runner(compiled)
+        model = fast_model([8, 3])
+        inputs = [[mf.Value(a), mf.Value(b)] for a, b in Xl]
+        tape = mf.compile(losses.cross_entropy([model(row) for row in inputs], yl))
+        opt = optim.AdamW(model.parameters(), lr=1e-1, weight_decay=1e-4)
+
+        def tape_step():
+            tape.forward()
+            opt.zero_grad()
+            tape.backward()
+            opt.step()
+        runs["tape"] = timed(tape_step)
+    try:
+        import torch
+    except ImportError:
+        return runs
+    torch.set_num_threads(1)
+    tmodel = torch_mlp(torch, [8, 3])
+    topt = torch.optim.AdamW(tmodel.parameters(), lr=1e-1, betas=(0.9, 0.95), weight_decay=1e-4)
+    tX, ty = torch.tensor(X), torch.tensor(y)
+
+    def torch_step():
+        loss = torch.nn.functional.cross_entropy(tmodel(tX), ty)
+        topt.zero_grad()
+        loss.backward()
+        topt.step()
+    runs["torch"] = timed(torch_step)
+    return runs
+
+
+# --- a decision-boundary mesh: 10^4 points through the moons MLP -------------------------
+
+
+def mesh_runners(found, n_points):
+    import numpy as np
+    import micrograd_fast as mf
+
+    xs = np.linspace(-2, 3, int(round(n_points ** 0.5)))
+    mesh = np.array([[a, b] for a in xs for b in xs])
+    runs = {}
+    if "upstream" in found:
+        model = micrograd_model(found["upstream"], [16, 16, 1])
+        few = mesh[: max(1, len(mesh) // 20)].tolist()  # it is slow: time a slice, per point
+
+        def upstream_mesh(model=model):
+            start = time.perf_counter()
+            for row in few:
+                model(list(map(found["upstream"], row)))
+            return (time.perf_counter() - start) / len(few)
+        runs["upstream"] = upstream_mesh
+    if compiled is not None:
+        model = fast_model([16, 16, 1])
+        inputs = [mf.Value(0.0), mf.Value(0.0)]
+        out = model(inputs)
+        tape = mf.compile(out)
+
+        def tape_mesh():
+            start = time.perf_counter()
+            tape.evaluate(inputs, mesh, [out])
+            return (time.perf_counter() - start) / len(mesh)
+        runs["tape"] = tape_mesh
+    return runs
+
+
+def deep_chain_runner(Value, depth):
+    def run():
+        start = time.perf_counter()
+        x = Value(0.0)
+        y = x
+        for _ in range(depth):
+            y = y * 1.0 + 1.0
+        try:
+            y.backward()
+        except RecursionError:
+            return None
+        return time.perf_counter() - start
     return run
 
 
@@ -225,38 +418,89 @@ def print_table(rows):
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
+def progress(items, quiet):
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        return items
+    return tqdm(items, disable=quiet, leave=False, file=sys.stderr)
+
+
+def plot(rows, path):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    shown = [r for r in rows if r.get("ratio")]
+    labels = [f"{r['workload']}\n{r['engine']}" for r in shown]
+    fig, ax = plt.subplots(figsize=(8, 0.35 * len(shown) + 1))
+    ax.barh(range(len(shown)), [r["ratio"] for r in shown], color="tab:blue")
+    ax.set_yticks(range(len(shown)), labels, fontsize=6)
+    ax.set_xscale("log")
+    ax.axvline(1.0, color="black", linewidth=0.8)
+    ax.set_xlabel("speed-up over the baseline (log)")
+    ax.invert_yaxis()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="fewer repeats and smaller graphs")
+    parser.add_argument("--quick", action="store_true", help="fewer repeats and smaller graphs (under a minute)")
     parser.add_argument("--json", metavar="PATH", help="write every figure as JSON")
+    parser.add_argument("--plot", metavar="PATH", help="write a PNG bar chart of the ratios")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
 
     found = engines()
-    repeats = 3 if args.quick else 7
+    repeats = 3 if args.quick else 9
     baseline = "upstream" if "upstream" in found else "reference"
-    rows = []
-
     op_n = 100_000 if args.quick else 300_000
-    for op in ("add", "mul"):
+    steps = 500_000  # 10^6 nodes
+    X, y = moons()
+
+    def ops(op):
         runs = {name: per_op_seconds(V, op, op_n if name == "compiled" else op_n // 10)
                 for name, V in found.items()}
-        rows += summarise(f"a {'+' if op == 'add' else '*'} b (per op)", "s", interleaved(runs, repeats), baseline)
+        return summarise(f"a {'+' if op == 'add' else '*'} b (per op)", "s", interleaved(runs, repeats), baseline)
 
-    steps = 500_000  # 10^6 nodes; upstream's recursive sort cannot reach the bottom
-    runs = {name: backward_per_node(V, steps if name == "compiled" else steps // 10)
-            for name, V in found.items()}
-    rows += summarise("backward, 10^6-node chain (per node)", "s", interleaved(runs, repeats),
-                      "reference")
+    def backward():
+        # upstream's recursive sort cannot reach the bottom of a chain this deep
+        runs = {name: backward_per_node(V, steps if name == "compiled" else steps // 10)
+                for name, V in found.items()}
+        return summarise("backward, 10^6-node chain (per node)", "s", interleaved(runs, repeats), "reference")
 
-    for name in found:
-        per_node = memory_per_node(name, steps if name == "compiled" else steps // 5)
-        rows.append({"workload": "memory per node (RSS)", "engine": name, "unit": "bytes",
-                     "median_s": per_node, "min_s": per_node, "max_s": per_node, "ratio": None})
+    def memory():
+        rows = []
+        for name in found:
+            per_node = memory_per_node(name, steps if name == "compiled" else steps // 5)
+            rows.append({"workload": "memory per node (RSS)", "engine": name, "unit": "bytes",
+                         "median_s": per_node, "min_s": per_node, "max_s": per_node, "ratio": None})
+        return rows
 
-    if upstream_nn is not None:
-        X, y = moons()
-        runs = {name: demo_step_runner(V, X, y) for name, V in found.items()}
-        rows += summarise("micrograd demo step (its own nn)", "s", interleaved(runs, repeats), baseline)
+    def moons_step():
+        return summarise("moons demo step (100 points)", "s", interleaved(moons_runners(found, X, y), repeats), baseline)
+
+    def yinyang_step():
+        return summarise("yin-yang step (80 points, AdamW)", "s",
+                         interleaved(yinyang_runners(found), repeats), "reference")
+
+    def mesh():
+        runs = mesh_runners(found, 2_500 if args.quick else 10_000)
+        return summarise("mesh evaluation (per point)", "s", interleaved(runs, repeats), baseline)
+
+    def deep():
+        depth = 100_000
+        runs = {name: deep_chain_runner(V, depth if name != "reference" or not args.quick else depth // 10)
+                for name, V in found.items()}
+        rows = summarise("10^5-deep chain: build + backward", "s", interleaved(runs, max(2, repeats // 3)), "reference")
+        return rows
+
+    workloads = [lambda: ops("add"), lambda: ops("mul"), backward, memory, moons_step, yinyang_step, mesh, deep]
+    rows = []
+    for workload in progress(workloads, args.quiet):
+        gc.collect()
+        rows += workload()
 
     print_table(rows)
     if args.json:
@@ -264,6 +508,8 @@ def main(argv=None):
                    "processor": platform.processor() or platform.machine(), "cpus": os.cpu_count()}
         with open(args.json, "w") as f:
             json.dump({"machine": machine, "results": rows}, f, indent=1)
+    if args.plot:
+        plot(rows, args.plot)
 
 
 if __name__ == "__main__":

@@ -3,8 +3,8 @@
 Change one import: ``from micrograd_fast.engine import Value``.
 """
 
-from .engine import BACKEND, Value, assign, compile, dot, sum  # noqa: A004
+from .engine import BACKEND, Value, assign, compile, dense, dot, sum  # noqa: A004
 from .grad_mode import is_grad_enabled, no_grad
 
-__all__ = ["BACKEND", "Value", "dot", "sum", "compile", "assign", "no_grad", "is_grad_enabled"]
+__all__ = ["BACKEND", "Value", "dot", "sum", "dense", "compile", "assign", "no_grad", "is_grad_enabled"]
 __version__ = "0.1.0"

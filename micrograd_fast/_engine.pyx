@@ -381,6 +381,37 @@ def dot(ws, xs, bias=0.0):
     return finish(out)
 
 
+def dense(list weights, list biases, xs, bint relu):
+    """A layer of neurons in one call: [dot(w, xs, b), relu'd if asked, for
+    each row w of weights and b of biases]. Number inputs become leaves once,
+    shared by every neuron."""
+    cdef Py_ssize_t j, k = len(weights), n
+    if len(biases) != k:
+        raise ValueError(f"dense: {k} weight rows but {len(biases)} biases")
+    cdef list inputs = [x if isinstance(x, Value) else leaf(real_operand(x, "dense input")) for x in xs]
+    n = len(inputs)
+    cdef list out = [None] * k
+    cdef Value node
+    cdef mg_extra *e
+    for j in range(k):
+        ws = weights[j]
+        if len(ws) != n:
+            raise ValueError(f"dense: neuron {j} has {len(ws)} weights for {n} inputs")
+        bias = biases[j]
+        if not isinstance(bias, Value):
+            raise TypeError(f"dense: bias {j} is a {type(bias).__name__}, not a Value")
+        node = nary(MG_DOT, 2 * n + 1)
+        e = node.node.u.extra
+        e.pairs = n
+        fill_items(e, 0, ws, "dense")
+        fill_items(e, n, inputs, "dense")
+        Py_INCREF(bias)
+        e.items[2 * n] = <PyObject *>bias
+        finish(node)
+        out[j] = unary(MG_RELU, node) if relu else node
+    return out
+
+
 def sum(values, start=0.0):
     """start + values[0] + values[1] + ... as ONE node, left to right."""
     values = values if type(values) is list or type(values) is tuple else list(values)
@@ -566,6 +597,13 @@ cdef inline mg_node *param_node(list params, Py_ssize_t i) except NULL:
     if type(p) is not Value and not isinstance(p, Value):
         raise TypeError(f"parameter {i} is a {type(p).__name__}, not a compiled Value")
     return MG_NODE(p)
+
+
+def zero_grads(list params):
+    """p.grad = 0 for every parameter."""
+    cdef Py_ssize_t i
+    for i in range(len(params)):
+        param_node(params, i).grad = 0.0
 
 
 def sgd_update(list params, double lr, double momentum, double weight_decay,

@@ -8,11 +8,11 @@ import os
 import warnings
 
 if os.environ.get("MICROGRAD_FAST_PURE") == "1":
-    from .reference import Value, assign, compile, dot, sum  # noqa: A004
+    from .reference import Value, assign, compile, dense, dot, sum  # noqa: A004
     BACKEND = "pure"
 else:
     try:
-        from ._engine import Value, assign, compile, dot, sum  # noqa: A004
+        from ._engine import Value, assign, compile, dense, dot, sum  # noqa: A004
         BACKEND = "compiled"
     except ImportError as exc:  # pragma: no cover - depends on the install
         warnings.warn(
@@ -20,7 +20,7 @@ else:
             RuntimeWarning,
             stacklevel=2,
         )
-        from .reference import Value, assign, compile, dot, sum  # noqa: A004
+        from .reference import Value, assign, compile, dense, dot, sum  # noqa: A004
         BACKEND = "pure"
 
-__all__ = ["Value", "dot", "sum", "compile", "assign", "BACKEND"]
+__all__ = ["Value", "dot", "sum", "dense", "compile", "assign", "BACKEND"]

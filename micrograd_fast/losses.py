@@ -3,15 +3,18 @@ cross_entropy, the micrograd demo's hinge loss, and mse."""
 
 from . import reference
 
+try:
+    from . import _engine
+except ImportError:  # pragma: no cover - the pure fallback
+    _engine = reference
+
 
 def _engine_of(v):
     """The engine module a Value belongs to, for its fused `sum` node."""
-    if isinstance(v, reference.Value):
-        return reference
-    from . import _engine
-
     if isinstance(v, _engine.Value):
         return _engine
+    if isinstance(v, reference.Value):
+        return reference
     raise TypeError(f"expected Values, not {type(v).__name__}")
 
 

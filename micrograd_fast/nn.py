@@ -32,11 +32,12 @@ class Neuron(Module):
         self.w = [engine.Value(random.uniform(-1, 1)) for _ in range(nin)]
         self.b = engine.Value(0)
         self.nonlin = nonlin
+        self._dot = engine.dot  # the engine that made the weights computes with them
 
     def __call__(self, x):
         if len(x) != len(self.w):
             raise ValueError(f"{self!r} takes {len(self.w)} inputs, got {len(x)}")
-        act = engine.dot(self.w, x, self.b)  # == sum((wi*xi for ...), self.b), bit for bit
+        act = self._dot(self.w, x, self.b)  # == sum((wi*xi for ...), self.b), bit for bit
         return act.relu() if self.nonlin else act
 
     def parameters(self):
@@ -63,9 +64,14 @@ class Layer(Module):
         if not isinstance(nout, int) or isinstance(nout, bool) or nout < 1:
             raise ValueError(f"Layer: nout must be a positive int, got {nout!r}")
         self.neurons = [Neuron(nin, **kwargs) for _ in range(nout)]
+        self._dense = engine.dense
 
     def __call__(self, x):
-        out = [n(x) for n in self.neurons]
+        # one C call for the whole layer: the same nodes as calling each neuron
+        neurons = self.neurons
+        if len(x) != len(neurons[0].w):
+            raise ValueError(f"{neurons[0]!r} takes {len(neurons[0].w)} inputs, got {len(x)}")
+        out = self._dense([n.w for n in neurons], [n.b for n in neurons], x, neurons[0].nonlin)
         return out[0] if len(out) == 1 else out
 
     def parameters(self):

@@ -32,8 +32,11 @@ class Optimizer:
         self.lr = lr
 
     def zero_grad(self):
-        for p in self.params:
-            p.grad = 0.0
+        if self._compiled:
+            _engine.zero_grads(self.params)
+        else:
+            for p in self.params:
+                p.grad = 0.0
 
     def _buffer(self):
         return array("d", bytes(8 * len(self.params)))

@@ -444,6 +444,23 @@ def dot(ws, xs, bias=0.0):
     return Value._make(DOT, children, "dot", _pairs=len(ws), _start=start)
 
 
+def dense(weights, biases, xs, relu):
+    """A layer of neurons in one call: dot(w, xs, b) for each row w of weights
+    and b of biases, relu'd if asked. Number inputs become leaves once."""
+    if len(weights) != len(biases):
+        raise ValueError(f"dense: {len(weights)} weight rows but {len(biases)} biases")
+    inputs = [x if isinstance(x, Value) else Value(_real_operand(x, "dense input")) for x in xs]
+    out = []
+    for j, (ws, b) in enumerate(zip(weights, biases)):
+        if len(ws) != len(inputs):
+            raise ValueError(f"dense: neuron {j} has {len(ws)} weights for {len(inputs)} inputs")
+        if not isinstance(b, Value):
+            raise TypeError(f"dense: bias {j} is a {type(b).__name__}, not a Value")
+        act = dot(ws, inputs, b)
+        out.append(act.relu() if relu else act)
+    return out
+
+
 def sum(values, start=0.0):  # noqa: A001 - mirrors builtins.sum's signature
     """start + values[0] + values[1] + ... as ONE node, left to right."""
     children = [_value_operand(v, "sum") for v in values]

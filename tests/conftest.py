@@ -37,6 +37,6 @@ def live(backend, monkeypatch):
     """Makes `backend` the engine that micrograd_fast.nn and friends build on."""
     from micrograd_fast import engine
 
-    for name in ("Value", "dot", "sum", "compile", "assign"):
+    for name in ("Value", "dot", "sum", "dense", "compile", "assign"):
         monkeypatch.setattr(engine, name, getattr(backend, name))
     return backend
