@@ -192,16 +192,21 @@ int mg_set_custom_backward(mg_node *n, PyObject *fn, PyObject *op_name)
     return MG_OK;
 }
 
-void mg_release_children(mg_node *n)
+static void drop_reference(PyObject *o)
+{
+    Py_DECREF(o);
+}
+
+void mg_release_children_with(mg_node *n, void (*drop)(PyObject *))
 {
     switch (n->op) {
     case MG_LEAF:
         break;
     case MG_ADD: case MG_MUL: case MG_POWV:
-        Py_CLEAR(n->u.kids[1]);
+        drop(n->u.kids[1]);
         /* fall through */
     case MG_POW: case MG_RELU: case MG_TANH: case MG_EXP: case MG_LOG: case MG_SIGMOID:
-        Py_CLEAR(n->u.kids[0]);
+        drop(n->u.kids[0]);
         break;
     default: {
         mg_extra *e = n->u.extra;
@@ -210,7 +215,8 @@ void mg_release_children(mg_node *n)
         if (e == NULL)
             break;
         for (i = 0; i < e->n; i++)
-            Py_XDECREF(e->items[i]);
+            if (e->items[i] != NULL)
+                drop(e->items[i]);
         Py_XDECREF(e->backward);
         Py_XDECREF(e->op_name);
         PyMem_Free(e);
@@ -218,6 +224,11 @@ void mg_release_children(mg_node *n)
     }
     n->op = MG_LEAF;
     n->flags &= MG_INITIALISED;
+}
+
+void mg_release_children(mg_node *n)
+{
+    mg_release_children_with(n, drop_reference);
 }
 
 int mg_traverse_children(mg_node *n, visitproc visit, void *arg)

@@ -22,8 +22,10 @@ mg_extra *mg_extra_new(Py_ssize_t n);
  * the closure fn. Returns MG_OK or MG_ERR_NO_MEMORY. */
 int mg_set_custom_backward(mg_node *n, PyObject *fn, PyObject *op_name);
 
-/* Drops every reference n holds and makes it a leaf. Used by dealloc and no_grad. */
+/* Drops every reference n holds and makes it a leaf (no_grad, dealloc);
+ * the _with form lets dealloc decide how each child is let go. */
 void mg_release_children(mg_node *n);
+void mg_release_children_with(mg_node *n, void (*drop)(PyObject *));
 
 /* tp_traverse / tp_clear helpers: children, closure and op name. */
 int mg_traverse_children(mg_node *n, visitproc visit, void *arg);

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <string.h>
 #include "graph.h"
+#include "ops.h"
 
 /* Freed Values kept for reuse: an op whose result dies at once (a + b in a
  * loop, the temporaries of a training step) then costs no trip through the
@@ -34,20 +35,49 @@ static inline PyObject *mg_value_alloc(PyTypeObject *type)
     return (PyObject *)v;
 }
 
-/* Freeing a long chain recurses through the children; the trashcan bounds
- * that recursion (it defers objects past a fixed depth), so a 10^7-deep
- * graph frees on any C stack. */
+/* Freeing a long chain would recurse through the children, one C frame per
+ * node. Instead, a child whose last reference a dealloc drops goes on this
+ * list, and the outermost dealloc frees the list in a loop: a 10^7-deep
+ * graph frees with constant stack depth. Only the GIL's holder touches it. */
+static PyObject **mg_doomed = NULL;
+static Py_ssize_t mg_doomed_len = 0, mg_doomed_cap = 0;
+static int mg_freeing = 0;
+static PyTypeObject *mg_value_type;
+
+static void mg_drop_child(PyObject *child)
+{
+    if (Py_REFCNT(child) == 1 && Py_TYPE(child) == mg_value_type) {
+        if (mg_doomed_len == mg_doomed_cap) {
+            Py_ssize_t cap = mg_doomed_cap ? 2 * mg_doomed_cap : 256;
+            PyObject **p = PyMem_Realloc(mg_doomed, (size_t)cap * sizeof(PyObject *));
+            if (p == NULL) {
+                Py_DECREF(child);  /* out of memory: recurse, as CPython would */
+                return;
+            }
+            mg_doomed = p;
+            mg_doomed_cap = cap;
+        }
+        mg_doomed[mg_doomed_len++] = child;  /* our reference moves to the list */
+        return;
+    }
+    Py_DECREF(child);
+}
+
 static void mg_value_dealloc(PyObject *o)
 {
     PyObject_GC_UnTrack(o);
-    Py_TRASHCAN_BEGIN(o, mg_value_dealloc)
-    mg_release_children(MG_NODE(o));
+    mg_release_children_with(MG_NODE(o), mg_drop_child);
     Py_CLEAR(((mg_value *)o)->dict);
-    if (mg_freelist_len < MG_FREELIST_SIZE && Py_TYPE(o)->tp_dealloc == mg_value_dealloc)
+    if (mg_freelist_len < MG_FREELIST_SIZE && Py_TYPE(o) == mg_value_type)
         mg_freelist[mg_freelist_len++] = o;
     else
         Py_TYPE(o)->tp_free(o);
-    Py_TRASHCAN_END
+    if (!mg_freeing) {
+        mg_freeing = 1;
+        while (mg_doomed_len > 0)
+            Py_DECREF(mg_doomed[--mg_doomed_len]);  /* its dealloc lists its own children */
+        mg_freeing = 0;
+    }
 }
 
 static int mg_value_traverse(PyObject *o, visitproc visit, void *arg)
@@ -65,6 +95,42 @@ static int mg_value_clear(PyObject *o)
     return 0;
 }
 
+/* a + b and a * b on two plain Values, the ops a training step is made of,
+ * straight from the number slots; anything else goes to Cython's slots. */
+static binaryfunc mg_cython_nb_add, mg_cython_nb_multiply;
+
+static PyObject *mg_binary(int op, PyObject *a, PyObject *b)
+{
+    PyObject *out = mg_value_alloc(mg_value_type);
+    mg_node *n;
+    if (out == NULL)
+        return NULL;
+    n = MG_NODE(out);
+    Py_INCREF(a);
+    Py_INCREF(b);
+    n->u.kids[0] = a;
+    n->u.kids[1] = b;
+    n->op = op;
+    (void)mg_forward(n);  /* + and * cannot fail */
+    if (!mg_grad_enabled())
+        mg_release_children(n);
+    return out;
+}
+
+static PyObject *mg_nb_add(PyObject *a, PyObject *b)
+{
+    if (Py_TYPE(a) == mg_value_type && Py_TYPE(b) == mg_value_type)
+        return mg_binary(MG_ADD, a, b);
+    return mg_cython_nb_add(a, b);
+}
+
+static PyObject *mg_nb_multiply(PyObject *a, PyObject *b)
+{
+    if (Py_TYPE(a) == mg_value_type && Py_TYPE(b) == mg_value_type)
+        return mg_binary(MG_MUL, a, b);
+    return mg_cython_nb_multiply(a, b);
+}
+
 /* Installs the slots above and checks the layout; 0, or -1 with an exception. */
 static int mg_value_type_ready(PyTypeObject *type, PyObject *probe)
 {
@@ -76,6 +142,11 @@ static int mg_value_type_ready(PyTypeObject *type, PyObject *probe)
                         "micrograd_fast._engine: Value layout does not match csrc/node.h");
         return -1;
     }
+    mg_value_type = type;
+    mg_cython_nb_add = type->tp_as_number->nb_add;
+    mg_cython_nb_multiply = type->tp_as_number->nb_multiply;
+    type->tp_as_number->nb_add = mg_nb_add;
+    type->tp_as_number->nb_multiply = mg_nb_multiply;
     type->tp_dealloc = mg_value_dealloc;
     type->tp_traverse = mg_value_traverse;
     type->tp_clear = mg_value_clear;
@@ -102,7 +173,7 @@ static inline void mg_track_if_dict(PyObject *o)
 static inline void mg_untrack_new_leaf(PyObject *o)
 {
     mg_value *v = (mg_value *)o;
-    if (Py_TYPE(o)->tp_dealloc != mg_value_dealloc)
+    if (Py_TYPE(o) != mg_value_type)
         return;
     if (v->dict != NULL && PyDict_CheckExact(v->dict) && PyDict_GET_SIZE(v->dict) == 0)
         Py_CLEAR(v->dict);
