@@ -339,6 +339,28 @@ cdef class Value:
     def __repr__(self):
         return f"Value(data={self.node.data}, grad={self.node.grad})"
 
+    def __reduce__(self):
+        """Leaves pickle and deep-copy (data, grad, attributes); an interior
+        node would drag its whole graph along, so it is refused."""
+        if self.node.op != MG_LEAF:
+            raise TypeError(f"cannot pickle or copy a Value made by an op ({self._op!r}): "
+                            "only leaves (parameters, inputs) can be; rebuild the graph from them")
+        cdef PyObject *attrs = (<mg_value *><PyObject *>self).dict
+        return (_leaf, (type(self), self.node.data), (self.node.grad, <object>attrs if attrs != NULL else None))
+
+    def __setstate__(self, state):
+        grad, attrs = state
+        self.node.grad = as_double(grad)
+        for name, value in (attrs or {}).items():
+            setattr(self, name, value)
+
+
+def _leaf(cls, data):
+    """Unpickles a leaf of class cls, whatever cls's own __init__ takes."""
+    v = cls.__new__(cls)
+    Value.__init__(v, data)
+    return v
+
 
 @cython.final
 cdef class LocalChainRule:

@@ -384,6 +384,30 @@ class Value:
     def __repr__(self):
         return f"Value(data={self.data}, grad={self.grad})"
 
+    _INTERNAL = ("_data", "_grad", "_children", "_op", "_rule", "_custom_backward")
+
+    def __reduce__(self):
+        """Leaves pickle and deep-copy (data, grad, attributes); an interior
+        node would drag its whole graph along, so it is refused."""
+        if self._children or self._rule is not None or self._custom_backward is not None:
+            raise TypeError(f"cannot pickle or copy a Value made by an op ({self._op!r}): "
+                            "only leaves (parameters, inputs) can be; rebuild the graph from them")
+        attrs = {k: v for k, v in vars(self).items() if k not in self._INTERNAL}
+        return (_leaf, (type(self), self.data), (self.grad, attrs or None))
+
+    def __setstate__(self, state):
+        grad, attrs = state
+        self.grad = grad
+        for name, value in (attrs or {}).items():
+            setattr(self, name, value)
+
+
+def _leaf(cls, data):
+    """Unpickles a leaf of class cls, whatever cls's own __init__ takes."""
+    v = cls.__new__(cls)
+    Value.__init__(v, data)
+    return v
+
 
 def _no_backward():
     pass
