@@ -1,0 +1,58 @@
+"""A small training loop for valgrind (make valgrind): eager and taped steps,
+custom ops, no_grad, pickling, errors; every path that allocates or frees."""
+
+import math
+import pickle
+import random
+
+import micrograd_fast as mf
+from micrograd_fast import losses, nn, optim
+
+random.seed(0)
+model = nn.MLP(2, [4, 4, 1])
+opt = optim.AdamW(model.parameters(), lr=0.05)
+X = [[random.uniform(-1, 1), random.uniform(-1, 1)] for _ in range(8)]
+y = [1 if a * b > 0 else -1 for a, b in X]
+
+for _ in range(5):
+    loss = losses.hinge([model(row) for row in X], y)
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
+
+inputs = [[mf.Value(a), mf.Value(b)] for a, b in X]
+tape = mf.compile(losses.hinge([model(row) for row in inputs], y))
+for _ in range(5):
+    tape.forward()
+    opt.zero_grad()
+    tape.backward()
+    opt.step()
+
+
+def sigmoid(v):
+    s = 1 / (1 + math.exp(-v.data))
+    out = mf.Value(s, (v,), "sigmoid")
+
+    def _backward():
+        v.grad += s * (1 - s) * out.grad
+    out._backward = _backward
+    return out
+
+
+x = mf.Value(0.3)
+x.label = "x"
+(sigmoid(x) * x).backward()
+with mf.no_grad():
+    model([0.1, 0.2])
+pickle.loads(pickle.dumps(model))
+for bad in (lambda: mf.Value(0.0).log(), lambda: mf.Value(0.0) ** -1, lambda: mf.Value("a")):
+    try:
+        bad()
+    except (ValueError, ZeroDivisionError, TypeError):
+        pass
+deep = mf.Value(0.0)
+for _ in range(20000):
+    deep = deep + 1
+deep.backward()
+del deep
+print("memcheck loop done")
