@@ -9,11 +9,17 @@ ratio to upstream micrograd (or to the reference where upstream cannot run the
 workload). Compare ratios from one run, never absolute times across runs.
 """
 
-import argparse
-import gc
-import inspect
-import json
 import os
+
+# one thread everywhere: numpy's BLAS threads would otherwise spin beside the
+# engine under test on a small machine, and torch is pinned to one below
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import argparse  # noqa: E402
+import gc  # noqa: E402
+import inspect
+import json  # noqa: E402
 import platform
 import random
 import statistics
@@ -226,10 +232,30 @@ def moons_runners(found, X, y):
             tape.backward()
             tape_sgd.step()
         runs["tape"] = timed(tape_step)
+    runs["tensor"] = timed(tensor_moons_step(X, y))
     torch_step = torch_moons_step(X, y)
     if torch_step is not None:
         runs["torch"] = timed(torch_step)
     return runs
+
+
+def tensor_moons_step(X, y):
+    from micrograd_fast.tensor import Tensor
+    from micrograd_fast.tensor import nn as tnn
+
+    random.seed(1337)
+    model = tnn.MLP(2, [16, 16, 1])
+    tX, ty = Tensor(X, requires_grad=False), Tensor(y, requires_grad=False)
+
+    def step():
+        scores = model(tX).reshape((len(y),))
+        loss = (1.0 - ty * scores).relu().mean()
+        loss = loss + 1e-4 * sum(((p * p).sum() for p in model.parameters()), Tensor(0.0))
+        model.zero_grad()
+        loss.backward()
+        for p in model.parameters():
+            p.data -= 1.0 * p.grad
+    return step
 
 
 def torch_mlp(torch, nouts):
@@ -263,12 +289,12 @@ def torch_moons_step(X, y):
 # --- yin-yang: MLP(2, [8, 3]), cross-entropy over 80 points, AdamW ---------------------
 
 
-def yinyang_runners(found):
+def yinyang_runners(found, n=100, eager=True):
     import micrograd_fast as mf
     from micrograd_fast import engine, losses, nn, optim
     from micrograd_fast.datasets import make_yinyang
 
-    (X, y), _, _ = make_yinyang(100, seed=0)
+    (X, y), _, _ = make_yinyang(n, seed=0)
     Xl, yl = X.tolist(), y.tolist()
     runs = {}
 
@@ -293,9 +319,11 @@ def yinyang_runners(found):
             opt.step()
         return timed(step)
 
-    runs["reference"] = eager_runner(reference)
-    if compiled is not None:
+    if eager:
+        runs["reference"] = eager_runner(reference)
+    if compiled is not None and eager:
         runs["nn"] = eager_runner(compiled)
+    if compiled is not None:
         model = fast_model([8, 3])
         inputs = [[mf.Value(a), mf.Value(b)] for a, b in Xl]
         tape = mf.compile(losses.cross_entropy([model(row) for row in inputs], yl))
@@ -307,6 +335,7 @@ def yinyang_runners(found):
             tape.backward()
             opt.step()
         runs["tape"] = timed(tape_step)
+    runs["tensor"] = timed(tensor_yinyang_step(X, y))
     try:
         import torch
     except ImportError:
@@ -323,6 +352,36 @@ def yinyang_runners(found):
         topt.step()
     runs["torch"] = timed(torch_step)
     return runs
+
+
+def tensor_yinyang_step(X, y):
+    """Cross-entropy with AdamW's update written out over arrays."""
+    import numpy as np
+    from micrograd_fast.tensor import Tensor
+    from micrograd_fast.tensor import nn as tnn
+
+    random.seed(1337)
+    model = tnn.MLP(2, [8, 3])
+    tX = Tensor(X, requires_grad=False)
+    onehot = Tensor(np.eye(3)[y], requires_grad=False)
+    params = model.parameters()
+    m = [np.zeros_like(p.data) for p in params]
+    v = [np.zeros_like(p.data) for p in params]
+    lr, b1, b2, eps, wd, step_count = 1e-1, 0.9, 0.95, 1e-8, 1e-4, [0]
+
+    def step():
+        loss = -(model(tX).log_softmax(axis=-1) * onehot).sum() / len(y)
+        model.zero_grad()
+        loss.backward()
+        step_count[0] += 1
+        t = step_count[0]
+        for p, mi, vi in zip(params, m, v):
+            p.data *= 1 - lr * wd
+            mi += (1 - b1) * (p.grad - mi)
+            vi *= b2
+            vi += (1 - b2) * p.grad * p.grad
+            p.data -= (lr / (1 - b1**t)) * mi / (np.sqrt(vi) / np.sqrt(1 - b2**t) + eps)
+    return step
 
 
 # --- a decision-boundary mesh: 10^4 points through the moons MLP -------------------------
@@ -485,6 +544,10 @@ def main(argv=None):
         return summarise("yin-yang step (80 points, AdamW)", "s",
                          interleaved(yinyang_runners(found), repeats), "reference")
 
+    def yinyang_large():
+        return summarise("yin-yang step (1000 points, AdamW)", "s",
+                         interleaved(yinyang_runners(found, n=1250, eager=False), repeats), "torch")
+
     def mesh():
         runs = mesh_runners(found, 2_500 if args.quick else 10_000)
         return summarise("mesh evaluation (per point)", "s", interleaved(runs, repeats), baseline)
@@ -496,7 +559,8 @@ def main(argv=None):
         rows = summarise("10^5-deep chain: build + backward", "s", interleaved(runs, max(2, repeats // 3)), "reference")
         return rows
 
-    workloads = [lambda: ops("add"), lambda: ops("mul"), backward, memory, moons_step, yinyang_step, mesh, deep]
+    workloads = [lambda: ops("add"), lambda: ops("mul"), backward, memory, moons_step, yinyang_step,
+                 yinyang_large, mesh, deep]
     rows = []
     for workload in progress(workloads, args.quiet):
         gc.collect()

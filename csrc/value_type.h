@@ -12,7 +12,7 @@
 /* Freed Values kept for reuse: an op whose result dies at once (a + b in a
  * loop, the temporaries of a training step) then costs no trip through the
  * allocator and the GC's allocation count. Only the GIL's holder touches it. */
-#define MG_FREELIST_SIZE 1024
+#define MG_FREELIST_SIZE 65536  /* at most 5 MB kept */
 static PyObject *mg_freelist[MG_FREELIST_SIZE];
 static int mg_freelist_len = 0;
 

@@ -1,0 +1,192 @@
+"""The Tensor engine: every op's gradient against finite differences and
+PyTorch, broadcasting, accumulation, depth, errors, and moons parity with the
+scalar engine."""
+
+import random
+
+import numpy as np
+import pytest
+
+from micrograd_fast import nn as scalar_nn
+from micrograd_fast.tensor import Function, Tensor, register
+from micrograd_fast.tensor import nn as tensor_nn
+
+rng = np.random.default_rng(0)
+
+CASES = {
+    "add": (lambda a, b: a + b, [(3, 4), (4,)]),
+    "sub": (lambda a, b: a - b, [(3, 1), (1, 4)]),
+    "mul": (lambda a, b: a * b, [(3, 4), (3, 4)]),
+    "div": (lambda a, b: a / (b * b + 1.0), [(2, 3), (3,)]),
+    "pow": (lambda a: (a * a + 1.0) ** 1.5, [(3, 2)]),
+    "neg": (lambda a: -a, [(4,)]),
+    "matmul": (lambda a, b: a @ b, [(3, 4), (4, 2)]),
+    "matvec": (lambda a, b: a.dot(b), [(3, 4), (4,)]),
+    "sum_axis": (lambda a: a.sum(axis=1), [(3, 4)]),
+    "sum_keepdims": (lambda a: a.sum(axis=0, keepdims=True), [(3, 4)]),
+    "mean": (lambda a: a.mean(axis=1), [(3, 4)]),
+    "relu": (lambda a: a.relu(), [(3, 4)]),
+    "tanh": (lambda a: a.tanh(), [(3, 4)]),
+    "exp": (lambda a: a.exp(), [(3, 4)]),
+    "log": (lambda a: (a * a + 0.5).log(), [(3, 4)]),
+    "log_softmax": (lambda a: a.log_softmax(axis=-1), [(3, 4)]),
+    "reshape": (lambda a: a.reshape((6, 2)) * 2.0, [(3, 4)]),
+    "transpose": (lambda a: a.transpose() @ a, [(3, 4)]),
+    "reflected": (lambda a: 2.0 - 3.0 / (a * a + 1.0) + 1.5 * a, [(5,)]),
+}
+
+
+def weighted_total(out, weights):
+    return (out * Tensor(weights, requires_grad=False)).sum()
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_gradient_matches_finite_differences(name):
+    f, shapes = CASES[name]
+    arrays = [rng.uniform(-1.5, 1.5, size=s) for s in shapes]
+    ts = [Tensor(a) for a in arrays]
+    out = f(*ts)
+    weights = rng.normal(size=out.shape)
+    weighted_total(out, weights).backward()
+    h = 1e-6
+    for which, (t, a) in enumerate(zip(ts, arrays)):
+        numeric = np.zeros_like(a)
+        for idx in np.ndindex(a.shape):
+            for sign in (1, -1):
+                shifted = [x.copy() for x in arrays]
+                shifted[which][idx] += sign * h
+                value = weighted_total(f(*[Tensor(x) for x in shifted]), weights).item()
+                numeric[idx] += sign * value / (2 * h)
+        assert t.grad == pytest.approx(numeric, rel=1e-5, abs=1e-7)
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_matches_torch(name):
+    torch = pytest.importorskip("torch")
+    f, shapes = CASES[name]
+    arrays = [rng.uniform(-1.5, 1.5, size=s) for s in shapes]
+    ts = [Tensor(a) for a in arrays]
+    out = f(*ts)
+    weights = rng.normal(size=out.shape)
+    weighted_total(out, weights).backward()
+
+    def torch_f(*xs):
+        replacements = {"log_softmax": lambda a: torch.log_softmax(a, dim=-1),
+                        "transpose": lambda a: a.T @ a,
+                        "matvec": lambda a, b: a @ b,
+                        "sum_axis": lambda a: a.sum(dim=1),
+                        "sum_keepdims": lambda a: a.sum(dim=0, keepdim=True),
+                        "mean": lambda a: a.mean(dim=1)}
+        return replacements.get(name, f)(*xs)
+
+    txs = [torch.tensor(a, requires_grad=True) for a in arrays]
+    tout = torch_f(*txs)
+    (tout * torch.tensor(weights)).sum().backward()
+    assert out.data == pytest.approx(tout.detach().numpy(), rel=1e-12, abs=1e-14)
+    for t, tx in zip(ts, txs):
+        assert t.grad == pytest.approx(tx.grad.numpy(), rel=1e-12, abs=1e-14)
+
+
+def test_broadcast_grad_is_summed_back():
+    a = Tensor(np.ones((3, 4)))
+    b = Tensor(np.ones((4,)))
+    (a * b).sum().backward()
+    assert b.grad.shape == (4,) and b.grad.tolist() == [3.0] * 4
+
+
+def test_a_tensor_used_twice_gets_both_paths():
+    x = Tensor([2.0, -1.0])
+    y = x * x + x
+    y.sum().backward()
+    assert x.grad.tolist() == [5.0, -1.0]
+    z = Tensor(3.0)
+    w = z * 2.0
+    (w + w * z).backward()  # w reached twice
+    assert z.grad.item() == 2.0 + 2 * 3.0 + 6.0
+
+
+def test_deep_chain_has_no_recursion():
+    x = Tensor(0.0)
+    y = x
+    for _ in range(100_000):
+        y = y + 1.0
+    y.backward()
+    assert x.grad.item() == 1.0
+
+
+def test_errors():
+    with pytest.raises(ValueError, match=r"\(3,\).*\(4,\)"):
+        Tensor(np.ones(3)) + Tensor(np.ones(4))
+    with pytest.raises(ValueError, match=r"\(2, 3\).*\(2, 3\)"):
+        Tensor(np.ones((2, 3))) @ Tensor(np.ones((2, 3)))
+    with pytest.raises(RuntimeError, match="non-scalar"):
+        Tensor(np.ones(3)).backward()
+    with pytest.raises(TypeError):
+        Tensor("abc")
+    with pytest.raises(TypeError):
+        Tensor(np.ones(2)) ** Tensor(np.ones(2))
+
+
+def test_register_a_new_function():
+    class Square(Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x * x
+
+        @staticmethod
+        def backward(ctx, g):
+            (x,) = ctx.saved_tensors
+            return 2 * x * g
+
+    register("square", Square)
+    x = Tensor([3.0])
+    x.square().sum().backward()
+    assert x.grad.tolist() == [6.0]
+
+
+def test_values_round_trip(live):
+    vs = [[live.Value(1.0), live.Value(2.0)], [live.Value(3.0), live.Value(4.0)]]
+    t = Tensor.from_values(vs)
+    assert t.data.tolist() == [[1.0, 2.0], [3.0, 4.0]]
+    back = t.to_values()
+    assert [[v.data for v in row] for row in back] == t.data.tolist()
+    assert isinstance(back[0][0], live.Value)
+
+
+def test_same_seed_same_weights_and_moons_losses():
+    """The scalar MLP and the tensor MLP train micrograd's demo to the same losses."""
+    from micrograd_fast.datasets import make_moons
+
+    X, y01 = make_moons(100, noise=0.1, seed=0)
+    y = 2.0 * y01 - 1
+    random.seed(1337)
+    scalar = scalar_nn.MLP(2, [16, 16, 1])
+    random.seed(1337)
+    tensor = tensor_nn.MLP(2, [16, 16, 1])
+    W1 = tensor.layers[0].W.data
+    assert W1[:, 3].tolist() == [w.data for w in scalar.layers[0].neurons[3].w]
+
+    import micrograd_fast as mf
+    scalar_losses, tensor_losses = [], []
+    for k in range(10):
+        lr = 1.0 - 0.9 * k / 100
+        inputs = [list(map(mf.Value, row)) for row in X.tolist()]
+        scores = [scalar(row) for row in inputs]
+        loss = sum((1 + -yi * si).relu() for yi, si in zip(y.tolist(), scores)) * (1.0 / len(scores))
+        loss = loss + 1e-4 * sum(p * p for p in scalar.parameters())
+        scalar.zero_grad()
+        loss.backward()
+        for p in scalar.parameters():
+            p.data -= lr * p.grad
+        scalar_losses.append(loss.data)
+
+        out = tensor(Tensor(X, requires_grad=False)).reshape((100,))
+        tloss = (1.0 - Tensor(y, requires_grad=False) * out).relu().mean()
+        tloss = tloss + 1e-4 * sum(((p * p).sum() for p in tensor.parameters()), Tensor(0.0))
+        tensor.zero_grad()
+        tloss.backward()
+        for p in tensor.parameters():
+            p.data -= lr * p.grad
+        tensor_losses.append(tloss.item())
+    assert tensor_losses == pytest.approx(scalar_losses, rel=1e-9)
