@@ -40,14 +40,21 @@ def weighted_total(out, weights):
     return (out * Tensor(weights, requires_grad=False)).sum()
 
 
-@pytest.mark.parametrize("name", list(CASES))
-def test_gradient_matches_finite_differences(name):
+def run_case(name):
+    """Random inputs for CASES[name], the op applied, and the grads of a
+    random weighting of its output."""
     f, shapes = CASES[name]
     arrays = [rng.uniform(-1.5, 1.5, size=s) for s in shapes]
     ts = [Tensor(a) for a in arrays]
     out = f(*ts)
     weights = rng.normal(size=out.shape)
     weighted_total(out, weights).backward()
+    return f, arrays, ts, out, weights
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_gradient_matches_finite_differences(name):
+    f, arrays, ts, out, weights = run_case(name)
     h = 1e-6
     for which, (t, a) in enumerate(zip(ts, arrays)):
         numeric = np.zeros_like(a)
@@ -63,12 +70,7 @@ def test_gradient_matches_finite_differences(name):
 @pytest.mark.parametrize("name", list(CASES))
 def test_matches_torch(name):
     torch = pytest.importorskip("torch")
-    f, shapes = CASES[name]
-    arrays = [rng.uniform(-1.5, 1.5, size=s) for s in shapes]
-    ts = [Tensor(a) for a in arrays]
-    out = f(*ts)
-    weights = rng.normal(size=out.shape)
-    weighted_total(out, weights).backward()
+    f, arrays, ts, out, weights = run_case(name)
 
     def torch_f(*xs):
         replacements = {"log_softmax": lambda a: torch.log_softmax(a, dim=-1),
