@@ -1,0 +1,62 @@
+"""Bad input to the fused nodes and the tape: Python's exception types, a
+message naming the problem, and no existing Value changed."""
+
+import pytest
+
+
+def snapshot(values):
+    return [(v.data, v.grad) for v in values]
+
+
+def test_dot_and_sum_reject_bad_input(backend):
+    V = backend.Value
+    ws, xs = [V(1.0), V(2.0)], [V(3.0), V(4.0)]
+    before = snapshot(ws + xs)
+    with pytest.raises(ValueError, match="2 weights but 1 inputs"):
+        backend.dot(ws, xs[:1])
+    with pytest.raises(TypeError, match="str"):
+        backend.dot(ws, [V(1.0), "x"])
+    with pytest.raises(TypeError, match="bias"):
+        backend.dot(ws, xs, bias="b")
+    with pytest.raises(TypeError, match="NoneType"):
+        backend.sum([V(1.0), None])
+    with pytest.raises(TypeError, match="start"):
+        backend.sum(ws, start=[1])
+    with pytest.raises(TypeError):
+        backend.dot(ws, 5)
+    assert snapshot(ws + xs) == before
+    assert backend.sum([]).data == 0.0 and backend.dot([], [], 2.0).data == 2.0
+
+
+def test_dense_rejects_bad_input(backend):
+    V = backend.Value
+    w = [[V(1.0), V(2.0)]]
+    with pytest.raises(ValueError, match="1 weight rows but 2 biases"):
+        backend.dense(w, [V(0.0), V(0.0)], [1.0, 2.0], True)
+    with pytest.raises(ValueError, match="2 weights for 3 inputs"):
+        backend.dense(w, [V(0.0)], [1.0, 2.0, 3.0], True)
+    with pytest.raises(TypeError, match="bias 0"):
+        backend.dense(w, [0.0], [1.0, 2.0], True)
+
+
+def test_compile_and_evaluate_reject_bad_input(backend):
+    V = backend.Value
+    a = V(1.0)
+    out = a * 2
+    tape = backend.compile(out)
+    with pytest.raises(TypeError):
+        backend.compile([out])
+    with pytest.raises(TypeError, match="must be Values"):
+        tape.evaluate([1.0], [[1.0]], [out])
+    with pytest.raises(ValueError, match="shape"):
+        tape.evaluate([a], [1.0, 2.0], [out])
+    assert (a.data, out.data) == (1.0, 2.0)
+
+
+def test_failed_forward_replay_raises_python_errors(backend):
+    V = backend.Value
+    a = V(1.0)
+    tape = backend.compile(a.log())
+    a.data = -1.0
+    with pytest.raises(ValueError, match="math domain error"):
+        tape.forward()
