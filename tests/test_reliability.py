@@ -127,4 +127,5 @@ def test_rss_stays_flat_over_ten_thousand_moons_steps(compiled, use_tape):
         step()
     gc.collect()
     growth = rss_bytes() - before
+    print(f"RSS growth over 10,000 steps ({'tape' if use_tape else 'eager'}): {growth / 1e6:.3f} MB")
     assert growth < 2 * 1024 * 1024, f"RSS grew {growth / 1e6:.1f} MB"
