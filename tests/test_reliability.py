@@ -119,7 +119,7 @@ def test_rss_stays_flat_over_ten_thousand_moons_steps(compiled, use_tape):
             loss.backward()
         sgd.step()
 
-    for _ in range(200):  # warm-up: free lists, scratch buffers, pools
+    for _ in range(2000):  # warm-up: free lists, scratch buffers, pymalloc pools
         step()
     gc.collect()
     before = rss_bytes()
