@@ -27,7 +27,6 @@ cdef extern from "value_type.h":
     void mg_track(object o)
     void mg_track_if_dict(object o)
     void mg_untrack_new_leaf(object o)
-    void PyObject_GC_UnTrack(void *o)
     bint mg_is_real(object x)
     bint mg_is_integral(object x)
 
@@ -145,10 +144,6 @@ cdef inline object operand(object other):
     if mg_is_real(other):
         return leaf(as_double(other))
     return None
-
-
-cdef inline double pow_exponent(object x) except? -1.0:
-    return as_double(x)
 
 
 cdef Py_ssize_t fill_items(mg_extra *e, Py_ssize_t at, object seq, str where) except -1:
