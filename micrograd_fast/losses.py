@@ -1,5 +1,11 @@
-"""Losses over lists of Values (either engine): softmax, log_softmax,
-cross_entropy, the micrograd demo's hinge loss, and mse."""
+"""Losses over lists of Values: softmax, log_softmax, cross_entropy (the API of
+torch.nn.functional.cross_entropy), the micrograd demo's hinge loss, and mse.
+
+They work on Values of either engine, compiled or reference: every node is
+built from the inputs' own operators and their own engine's fused `sum`, never
+from the live engine's class, so the two are never mixed in one graph."""
+
+import operator
 
 from . import reference
 
@@ -8,90 +14,160 @@ try:
 except ImportError:  # pragma: no cover - the pure fallback
     _engine = reference
 
+REDUCTIONS = ("mean", "sum", "none")
+_SIGNS = {1, -1}
+_ENGINES = {_engine.Value: _engine, reference.Value: reference}
+
 
 def _engine_of(v):
-    """The engine module a Value belongs to, for its fused `sum` node."""
+    """The engine module a Value belongs to (for its one-node `sum`), or None.
+    isinstance rather than type(v).__module__, so that subclasses count."""
+    engine = _ENGINES.get(type(v))
+    if engine is not None:
+        return engine
     if isinstance(v, _engine.Value):
         return _engine
     if isinstance(v, reference.Value):
         return reference
-    raise TypeError(f"expected Values, not {type(v).__name__}")
+    return None
 
 
-def _nonempty(values, what):
-    values = list(values)
+def _values(values, what):
+    """values as a non-empty list of Values of one engine, and that engine."""
+    values = values if type(values) is list else list(values)
     if not values:
         raise ValueError(f"{what}: empty input")
-    return values
+    engine = _engine_of(values[0])
+    # the common case, all of one engine's own class, in one C-speed pass
+    if engine is not None and len(set(map(type, values))) == 1:
+        return values, engine
+    for i, v in enumerate(values):
+        kind = _engine_of(v)
+        if kind is None:
+            raise TypeError(f"{what}: element {i} is a {type(v).__name__}, not a Value")
+        if kind is not engine:
+            raise TypeError(f"{what}: element {i} is a Value of another engine than element 0's")
+    return values, engine
 
 
 def _shifted(logits):
-    """logits - max(logits), the max a constant: exp can then never overflow,
-    and the gradient is unchanged (softmax is shift-invariant)."""
-    logits = _nonempty(logits, "logits")
-    for v in logits:
-        _engine_of(v)  # a TypeError for anything but Values
+    """logits - max(logits): exp can then never overflow. The max is a float
+    constant, not a node: softmax is shift-invariant, so the gradient through
+    it would be zero anyway."""
     top = max(v.data for v in logits)
     return [v - top for v in logits]
 
 
-def log_softmax(logits):
-    shifted = _shifted(logits)
-    log_total = _engine_of(shifted[0]).sum([s.exp() for s in shifted]).log()
-    return [s - log_total for s in shifted]
+def _log_sum_exp(shifted, engine):
+    return engine.sum([s.exp() for s in shifted]).log()
 
 
 def softmax(logits):
+    """exp(x_i) / sum_j exp(x_j), as a list of Values."""
+    logits, engine = _values(logits, "softmax")
     exps = [s.exp() for s in _shifted(logits)]
-    total = _engine_of(exps[0]).sum(exps)
+    total = engine.sum(exps)
     return [e / total for e in exps]
 
 
-def cross_entropy(logits, target, reduction="mean"):
-    """-log softmax(logits)[target] for one sample (a list of Values and an int
-    class), or for a batch (a list of such lists and a list of ints), reduced
-    by 'mean' or 'sum' like torch.nn.functional.cross_entropy."""
-    if logits and isinstance(logits[0], (list, tuple)):
-        targets = list(target)
-        if len(targets) != len(logits):
-            raise ValueError(f"cross_entropy: {len(logits)} samples but {len(targets)} targets")
-        losses = [cross_entropy(row, t) for row, t in zip(logits, targets)]
-        return _reduce(losses, reduction, "cross_entropy")
-    logits = _nonempty(logits, "cross_entropy")
-    if isinstance(target, bool) or not isinstance(target, int) and not hasattr(target, "__index__"):
-        raise TypeError(f"cross_entropy: target must be an int class index, not {type(target).__name__}")
-    t = target.__index__()
-    if not 0 <= t < len(logits):
-        raise IndexError(f"cross_entropy: target {t} out of range for {len(logits)} classes")
+def log_softmax(logits):
+    """x_i - log(sum_j exp(x_j)), as a list of Values; steadier than
+    softmax(...)[i].log() when a probability underflows."""
+    logits, engine = _values(logits, "log_softmax")
     shifted = _shifted(logits)
-    log_total = _engine_of(shifted[0]).sum([s.exp() for s in shifted]).log()
-    return log_total - shifted[t]
+    log_total = _log_sum_exp(shifted, engine)
+    return [s - log_total for s in shifted]
+
+
+def cross_entropy(input, target, reduction="mean"):  # noqa: A002 - torch's names
+    """-log_softmax(logits)[target], like torch.nn.functional.cross_entropy.
+
+    One sample: `input` a list of C logit Values, `target` an int in [0, C);
+    returns a Value. A batch: `input` a list of N such lists, `target` N ints;
+    returns their mean ('mean'), sum ('sum'), or the list of N losses ('none').
+    """
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"cross_entropy: reduction must be one of {REDUCTIONS}, not {reduction!r}")
+    rows = list(input)
+    if not rows:
+        raise ValueError("cross_entropy: empty input")
+    if _engine_of(rows[0]) is not None or not hasattr(rows[0], "__iter__"):
+        # one sample: a single loss whatever the reduction, as torch gives for (C,) logits
+        return _nll(rows, target, "cross_entropy")
+    if isinstance(target, (str, bytes)) or not hasattr(target, "__iter__"):
+        raise TypeError(f"cross_entropy: a batch of {len(rows)} samples needs a list of "
+                        f"{len(rows)} targets, not {type(target).__name__}")
+    targets = list(target)
+    if len(targets) != len(rows):
+        raise ValueError(f"cross_entropy: {len(rows)} samples but {len(targets)} targets")
+    losses = []
+    classes = None
+    for i, (row, t) in enumerate(zip(rows, targets)):
+        if type(row) is not list:
+            if isinstance(row, (str, bytes)) or not hasattr(row, "__iter__"):
+                raise TypeError(f"cross_entropy: sample {i} is a {type(row).__name__}, "
+                                "not a list of logit Values")
+            row = list(row)
+        classes = len(row) if classes is None else classes
+        if len(row) != classes:  # torch's (N, C) shape: a ragged batch is a bug
+            raise ValueError(f"cross_entropy: sample {i} has {len(row)} logits, sample 0 has {classes}")
+        losses.append(_nll(row, t, f"cross_entropy: sample {i}"))
+    return _reduce(losses, reduction)
+
+
+def _nll(logits, target, what):
+    """-log softmax(logits)[target] for one sample."""
+    logits, engine = _values(logits, what)
+    try:
+        if type(target) is bool:
+            raise TypeError
+        t = operator.index(target)
+    except TypeError:
+        raise TypeError(f"{what}: target must be an int class index, "
+                        f"not {type(target).__name__}") from None
+    if not 0 <= t < len(logits):
+        raise IndexError(f"{what}: target {t} is out of range for {len(logits)} classes")
+    shifted = _shifted(logits)
+    return _log_sum_exp(shifted, engine) - shifted[t]
 
 
 def hinge(scores, labels):
-    """micrograd demo's SVM max-margin loss: mean of relu(1 - y * score), y in {-1, +1}."""
+    """The micrograd demo's SVM max-margin loss: the mean over the batch of
+    relu(1 - y_i * score_i), labels y_i in {-1, +1}. Written as the demo
+    writes it, so the numbers are the demo's to the last bit."""
     scores, labels = _pair(scores, labels, "hinge")
-    return _reduce([(1 + -y * s).relu() for s, y in zip(scores, labels)], "mean", "hinge")
+    # 0/1 labels (the data sets' own) would silently train nonsense. A Value
+    # label fails this too: Values compare by identity.
+    try:
+        ok = set(labels) <= _SIGNS  # the fast check, in C
+    except TypeError:  # unhashable labels
+        ok = False
+    if not ok:  # find the culprit, or labels that equal +-1 but hash otherwise
+        for i, y in enumerate(labels):
+            if not (y == 1 or y == -1):
+                raise ValueError(f"hinge: label {i} is {y!r}; labels must be -1 or +1")
+    return _reduce([(1 + -y * s).relu() for s, y in zip(scores, labels)], "mean")
 
 
 def mse(predictions, targets):
-    """Mean of (prediction - target) ** 2."""
+    """Mean of (prediction - target) ** 2; targets are numbers or Values."""
     predictions, targets = _pair(predictions, targets, "mse")
-    return _reduce([(p - t) ** 2 for p, t in zip(predictions, targets)], "mean", "mse")
+    return _reduce([(p - t) ** 2 for p, t in zip(predictions, targets)], "mean")
 
 
-def _pair(a, b, what):
-    a, b = _nonempty(a, what), list(b)
-    if len(a) != len(b):
-        raise ValueError(f"{what}: {len(a)} predictions but {len(b)} targets")
-    return a, b
+def _pair(predictions, targets, what):
+    predictions, _ = _values(predictions, what)
+    targets = list(targets)
+    if len(predictions) != len(targets):
+        raise ValueError(f"{what}: {len(predictions)} predictions but {len(targets)} targets")
+    return predictions, targets
 
 
-def _reduce(losses, reduction, what):
-    losses = _nonempty(losses, what)
+def _reduce(losses, reduction):
+    if reduction == "none":
+        return losses
     total = _engine_of(losses[0]).sum(losses)
     if reduction == "sum":
         return total
-    if reduction == "mean":
-        return total * (1.0 / len(losses))
-    raise ValueError(f"{what}: reduction must be 'mean' or 'sum', not {reduction!r}")
+    # sum * (1 / n) as the micrograd demo averages its losses
+    return total * (1.0 / len(losses))

@@ -1,9 +1,14 @@
 """SGD, Adam and AdamW with PyTorch's update rules, over Values of either
 engine. On the compiled engine the update loop runs in C over the parameter
-list (micrograd_fast._engine.sgd_update / adam_update); the Python loops below
-are the same arithmetic, step for step, for the reference engine."""
+list (micrograd_fast._engine.sgd_update / adam_update); the Python loops at the
+bottom of this file are the same arithmetic, step for step, for the reference.
+
+State is a flat buffer of doubles per kind (one entry per parameter, in
+parameter order): the C loops update it in place, and state_dict() hands it
+out as plain lists of floats, JSON-safe."""
 
 import math
+import warnings
 from array import array
 
 from . import reference
@@ -13,23 +18,41 @@ try:
 except ImportError:  # pragma: no cover - the pure fallback
     _engine = None
 
+VALUE_TYPES = (reference.Value,) + ((_engine.Value,) if _engine else ())
+
 
 class Optimizer:
+    """The parameter list and what every optimizer shares. Subclasses name
+    their hyperparameters (`_hyper`) and per-parameter buffers (`_buffers`),
+    which state_dict() saves along with the step count."""
+
+    _hyper = ("lr",)
+    _buffers = ()
 
     def __init__(self, params, lr):
+        # torch's checks: a lone Value or a set (whose order changes between
+        # runs, and with it the meaning of the saved state) is a mistake
+        if isinstance(params, VALUE_TYPES):
+            raise TypeError("params must be an iterable of Values, not a single "
+                            f"{type(params).__name__}: wrap it in a list")
+        if isinstance(params, (set, frozenset)):
+            raise TypeError("params must be an ordered collection (a list), not a set: "
+                            "the order of a set changes between runs")
         self.params = list(params)
         if not self.params:
             raise ValueError("optimizer got an empty parameter list")
-        kinds = {type(p) for p in self.params}
         for i, p in enumerate(self.params):
-            if not isinstance(p, (reference.Value,) + ((_engine.Value,) if _engine else ())):
+            if not isinstance(p, VALUE_TYPES):
                 raise TypeError(f"parameter {i} is a {type(p).__name__}, not a Value")
         self._compiled = _engine is not None and all(isinstance(p, _engine.Value) for p in self.params)
         if not self._compiled and not all(isinstance(p, reference.Value) for p in self.params):
-            raise TypeError(f"parameters mix Values of two engines: {sorted(k.__name__ for k in kinds)}")
-        if lr < 0:
-            raise ValueError(f"Invalid learning rate: {lr}")
-        self.lr = lr
+            raise TypeError("parameters mix Values of the compiled and the reference engine")
+        if len({id(p) for p in self.params}) != len(self.params):
+            # tied weights listed twice would be stepped twice; torch warns too
+            warnings.warn("optimizer got the same parameter more than once: it is updated once "
+                          "per appearance", stacklevel=3)
+        self.lr = lr  # a plain attribute: assign it between steps to schedule
+        self.steps = 0
 
     def zero_grad(self):
         if self._compiled:
@@ -39,77 +62,113 @@ class Optimizer:
                 p.grad = 0.0
 
     def _buffer(self):
-        return array("d", bytes(8 * len(self.params)))
+        return array("d", bytes(8 * len(self.params)))  # zeros
 
     def state_dict(self):
-        return {name: (list(value) if isinstance(value, array) else value)
-                for name, value in vars(self).items() if name not in ("params", "_compiled")}
+        """Hyperparameters, the step count and the buffers, as plain floats,
+        ints and lists: json.dumps takes it as it is."""
+        state = {name: _plain(getattr(self, name)) for name in self._hyper}
+        state["steps"] = self.steps
+        state.update((name, getattr(self, name).tolist()) for name in self._buffers)
+        return state
 
     def load_state_dict(self, state):
-        for name, value in state.items():
-            current = getattr(self, name)
-            if isinstance(current, array):
-                if len(value) != len(current):
-                    raise ValueError(f"{name}: {len(value)} entries for {len(current)} parameters")
-                value = array("d", value)
+        """Restores what state_dict() saved, for the same parameter list; on
+        an error nothing has changed."""
+        expected = set(self._hyper) | set(self._buffers) | {"steps"}
+        if set(state) != expected:
+            missing, unexpected = sorted(expected - set(state)), sorted(set(state) - expected)
+            raise ValueError(f"{type(self).__name__}.load_state_dict: missing keys {missing}, "
+                             f"unexpected keys {unexpected}")
+        buffers = {}
+        for name in self._buffers:
+            if len(state[name]) != len(self.params):
+                raise ValueError(f"{name}: {len(state[name])} entries for {len(self.params)} parameters")
+            buffers[name] = array("d", state[name])
+        steps = state["steps"]
+        if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
+            raise ValueError(f"steps must be a count (an int >= 0), not {steps!r}")
+        hyper = self._check(**{name: state[name] for name in self._hyper})
+        for name, value in {**hyper, **buffers, "steps": steps}.items():
             setattr(self, name, value)
 
 
+def _plain(x):
+    return list(x) if isinstance(x, tuple) else x
+
+
 class SGD(Optimizer):
-    """torch.optim.SGD (dampening 0, no Nesterov)."""
+    """torch.optim.SGD with dampening 0 and no Nesterov:
+    d = grad + weight_decay * p; buf = d at the first step, then
+    momentum * buf + d; p -= lr * (buf if momentum else d)."""
+
+    _hyper = ("lr", "momentum", "weight_decay")
+    _buffers = ("momentum_buffer",)
 
     def __init__(self, params, lr, momentum=0.0, weight_decay=0.0):
         super().__init__(params, lr)
-        if momentum < 0:
-            raise ValueError(f"Invalid momentum value: {momentum}")
-        if weight_decay < 0:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
-        self.momentum = momentum
-        self.weight_decay = weight_decay
+        vars(self).update(self._check(lr, momentum, weight_decay))
         self.momentum_buffer = self._buffer()
-        self.steps = 0
+
+    @staticmethod
+    def _check(lr, momentum, weight_decay):
+        """torch.optim.SGD's checks and messages; the hyperparameters by name."""
+        if lr < 0.0:
+            raise ValueError(f"Invalid learning rate: {lr}")
+        if momentum < 0.0:
+            raise ValueError(f"Invalid momentum value: {momentum}")
+        if weight_decay < 0.0:
+            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        return {"lr": lr, "momentum": momentum, "weight_decay": weight_decay}
 
     def step(self):
-        first = self.steps == 0
-        if self._compiled:
-            _engine.sgd_update(self.params, self.lr, self.momentum, self.weight_decay,
-                               self.momentum_buffer, first)
-        else:
-            sgd_update(self.params, self.lr, self.momentum, self.weight_decay,
-                       self.momentum_buffer, first)
+        update = _engine.sgd_update if self._compiled else sgd_update
+        update(self.params, self.lr, self.momentum, self.weight_decay, self.momentum_buffer,
+               self.steps == 0)
         self.steps += 1
 
 
 class Adam(Optimizer):
     """torch.optim.Adam: weight decay is L2, added to the gradient."""
 
+    _hyper = ("lr", "betas", "eps", "weight_decay")
+    _buffers = ("exp_avg", "exp_avg_sq")
     decoupled = False
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
         super().__init__(params, lr)
+        vars(self).update(self._check(lr, betas, eps, weight_decay))
+        self.exp_avg = self._buffer()
+        self.exp_avg_sq = self._buffer()
+
+    @staticmethod
+    def _check(lr, betas, eps, weight_decay):
+        """torch.optim.Adam's checks and messages (`not 0 <= x` refuses NaN
+        too); the hyperparameters by name."""
+        if not 0.0 <= lr:
+            raise ValueError(f"Invalid learning rate: {lr}")
         if not 0.0 <= eps:
             raise ValueError(f"Invalid epsilon value: {eps}")
+        betas = tuple(betas)
+        if len(betas) != 2:
+            raise ValueError(f"Invalid betas: expected 2 values, got {len(betas)}")
         for i, beta in enumerate(betas):
             if not 0.0 <= beta < 1.0:
                 raise ValueError(f"Invalid beta parameter at index {i}: {beta}")
-        if weight_decay < 0:
+        if not 0.0 <= weight_decay:
             raise ValueError(f"Invalid weight_decay value: {weight_decay}")
-        self.betas = tuple(betas)
-        self.eps = eps
-        self.weight_decay = weight_decay
-        self.exp_avg = self._buffer()
-        self.exp_avg_sq = self._buffer()
-        self.steps = 0
+        return {"lr": lr, "betas": betas, "eps": eps, "weight_decay": weight_decay}
 
     def step(self):
-        self.steps += 1
+        self.steps += 1  # torch counts the step before its bias corrections
         update = _engine.adam_update if self._compiled else adam_update
         update(self.params, self.lr, self.betas[0], self.betas[1], self.eps, self.weight_decay,
                self.decoupled, self.steps, self.exp_avg, self.exp_avg_sq)
 
 
 class AdamW(Adam):
-    """torch.optim.AdamW: decoupled weight decay, p -= lr * wd * p first."""
+    """torch.optim.AdamW: decoupled weight decay, p *= 1 - lr * weight_decay
+    before the Adam step. The defaults are the scalar-GPT teaching code's."""
 
     decoupled = True
 
@@ -117,7 +176,8 @@ class AdamW(Adam):
         super().__init__(params, lr, betas, eps, weight_decay)
 
 
-# The update loops for the reference engine; _engine.pyx has the same in C.
+# The update loops for the reference engine; _engine.pyx has the same in C,
+# and the two must stay identical (tests compare them bit for bit).
 
 
 def sgd_update(params, lr, momentum, weight_decay, buf, first):
@@ -143,7 +203,7 @@ def adam_update(params, lr, beta1, beta2, eps, weight_decay, decoupled, step, m,
                 x = x * (1.0 - lr * weight_decay)
             else:
                 g = g + weight_decay * x
-        m[i] = m[i] + (1.0 - beta1) * (g - m[i])
+        m[i] = m[i] + (1.0 - beta1) * (g - m[i])  # torch's exp_avg.lerp_(g, 1 - beta1)
         v[i] = v[i] * beta2 + (1.0 - beta2) * g * g
         denom = math.sqrt(v[i]) / bias_correction2_sqrt + eps
         p.data = x - step_size * (m[i] / denom)
