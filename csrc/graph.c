@@ -86,43 +86,56 @@ Py_ssize_t mg_topo_order(PyObject *root, PyObject ***order_out, Py_ssize_t *orde
 {
     const uint64_t epoch = ++mg_epoch;
     Py_ssize_t stack_cap, order_cap, depth = 0, count = 0;
+    PyObject *next;
     PyObject **stack = take_spare(&spare_stack, &spare_stack_cap, &stack_cap);
     PyObject **order = take_spare(&spare_order, &spare_order_cap, &order_cap);
     if (stack == NULL || order == NULL)
         goto no_memory;
 
-    stack[depth++] = root;
-    while (depth > 0) {
-        PyObject *top = stack[--depth];
+    next = root;
+    for (;;) {
+        /* next is reached for the first time: mark it and expand it */
+        mg_node *n = MG_NODE(next);
         PyObject *const *kids;
         Py_ssize_t i, nkids;
-        mg_node *n;
-        /* each pop finishes at most one node */
-        if (count == order_cap && grow(&order, &order_cap, count + 1))
-            goto no_memory;
-        if ((uintptr_t)top & EXPANDED) {
-            order[count++] = (PyObject *)((uintptr_t)top & ~EXPANDED);
-            continue;
-        }
-        n = MG_NODE(top);
-        if (n->epoch == epoch)  /* reached through another parent meanwhile */
-            continue;
         n->epoch = epoch;
         nkids = mg_children(n, &kids);
         if (nkids == 0) {
-            order[count++] = top;
-            continue;
+            if (count == order_cap && grow(&order, &order_cap, count + 1))
+                goto no_memory;
+            order[count++] = next;
+        } else {
+            if (depth + nkids + 1 > stack_cap && grow(&stack, &stack_cap, depth + nkids + 1))
+                goto no_memory;
+            /* the first child is walked at once; the others wait on the stack
+             * in reverse, so children finish in turn, as in the recursive sort */
+            stack[depth++] = (PyObject *)((uintptr_t)next | EXPANDED);
+            for (i = nkids - 1; i >= 1; i--) {
+                if (MG_NODE(kids[i])->epoch != epoch)
+                    stack[depth++] = kids[i];
+            }
+            if (MG_NODE(kids[0])->epoch != epoch) {
+                next = kids[0];
+                continue;
+            }
         }
-        if (depth + nkids + 1 > stack_cap && grow(&stack, &stack_cap, depth + nkids + 1))
-            goto no_memory;
-        /* the children go on top in reverse, so the first is finished first:
-         * the order of the recursive sort that visits children in turn */
-        stack[depth++] = (PyObject *)((uintptr_t)top | EXPANDED);
-        for (i = nkids - 1; i >= 0; i--) {
-            if (MG_NODE(kids[i])->epoch != epoch)
-                stack[depth++] = kids[i];
+        /* unwind: finish expanded nodes until one not yet reached turns up */
+        for (;;) {
+            PyObject *top;
+            if (depth == 0)
+                goto done;
+            top = stack[--depth];
+            if ((uintptr_t)top & EXPANDED) {
+                if (count == order_cap && grow(&order, &order_cap, count + 1))
+                    goto no_memory;
+                order[count++] = (PyObject *)((uintptr_t)top & ~EXPANDED);
+            } else if (MG_NODE(top)->epoch != epoch) {  /* else reached meanwhile */
+                next = top;
+                break;
+            }
         }
     }
+done:
     give_back(&spare_stack, &spare_stack_cap, stack, stack_cap);
     *order_out = order;
     *order_cap_out = order_cap;
