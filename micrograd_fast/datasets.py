@@ -1,68 +1,80 @@
 """Toy 2-D data sets for classification demos, generated (numpy only, seeded):
-no downloads, no scikit-learn. Each returns X (n, 2) float64 and y (n,) int."""
+no downloads, no scikit-learn. Each returns X (n, 2) float64 and y (n,) int64."""
+
+import numbers
 
 import numpy as np
 
 
 def _check_count(n, name="n_samples"):
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
+    # bool is an int subclass, but make_moons(True) is a bug, not one sample
+    if isinstance(n, bool) or not isinstance(n, numbers.Integral):
         raise TypeError(f"{name} must be an int, not {type(n).__name__}")
     if n <= 0:
         raise ValueError(f"{name} must be positive, got {n}")
     return int(n)
 
 
-def _check_noise(noise):
-    if noise < 0:
-        raise ValueError(f"noise must be >= 0, got {noise}")
+def _check_real(x, name, low=0.0, low_inclusive=True):
+    """x as a float, finite and at least (or above) low; NaN would otherwise
+    slip through every comparison and poison the data silently."""
+    if isinstance(x, bool) or not isinstance(x, numbers.Real):
+        raise TypeError(f"{name} must be a real number, not {type(x).__name__}")
+    x = float(x)
+    if not np.isfinite(x) or x < low or (x == low and not low_inclusive):
+        bound = ">=" if low_inclusive else ">"
+        raise ValueError(f"{name} must be finite and {bound} {low}, got {x}")
+    return x
+
+
+def _two_classes(first, second):
+    """Stack the points of class 0 then class 1, with their labels."""
+    X = np.concatenate([first, second])
+    y = np.concatenate([np.zeros(len(first), dtype=np.int64), np.ones(len(second), dtype=np.int64)])
+    return X, y
 
 
 def make_moons(n_samples=100, noise=0.1, seed=0):
     """Two interleaving half circles (scikit-learn's geometry), labels 0 and 1."""
     n = _check_count(n_samples)
-    _check_noise(noise)
+    noise = _check_real(noise, "noise")
     rng = np.random.default_rng(seed)
-    n_out = n // 2
-    n_in = n - n_out
-    t_out = np.linspace(0, np.pi, n_out)
-    t_in = np.linspace(0, np.pi, n_in)
-    X = np.concatenate([
+    t_out = np.linspace(0, np.pi, n // 2)
+    t_in = np.linspace(0, np.pi, n - n // 2)
+    X, y = _two_classes(
         np.stack([np.cos(t_out), np.sin(t_out)], axis=1),
         np.stack([1 - np.cos(t_in), 1 - np.sin(t_in) - 0.5], axis=1),
-    ])
-    y = np.concatenate([np.zeros(n_out, dtype=np.int64), np.ones(n_in, dtype=np.int64)])
+    )
     X += rng.normal(scale=noise, size=X.shape)
     return X, y
 
 
 def make_circles(n_samples=100, noise=0.05, factor=0.5, seed=0):
-    """A circle inside a circle (radius `factor`), labels 0 (outer) and 1."""
+    """A circle of radius `factor` inside the unit circle: labels 0 (outer), 1 (inner)."""
     n = _check_count(n_samples)
-    _check_noise(noise)
-    if not 0 < factor < 1:
+    noise = _check_real(noise, "noise")
+    factor = _check_real(factor, "factor", low_inclusive=False)
+    if factor >= 1:
         raise ValueError(f"factor must be in (0, 1), got {factor}")
     rng = np.random.default_rng(seed)
-    n_out = n // 2
-    n_in = n - n_out
-    t_out = np.linspace(0, 2 * np.pi, n_out, endpoint=False)
-    t_in = np.linspace(0, 2 * np.pi, n_in, endpoint=False)
-    X = np.concatenate([
+    # endpoint=False: 0 and 2*pi are the same point, don't draw it twice
+    t_out = np.linspace(0, 2 * np.pi, n // 2, endpoint=False)
+    t_in = np.linspace(0, 2 * np.pi, n - n // 2, endpoint=False)
+    X, y = _two_classes(
         np.stack([np.cos(t_out), np.sin(t_out)], axis=1),
         factor * np.stack([np.cos(t_in), np.sin(t_in)], axis=1),
-    ])
-    y = np.concatenate([np.zeros(n_out, dtype=np.int64), np.ones(n_in, dtype=np.int64)])
+    )
     X += rng.normal(scale=noise, size=X.shape)
     return X, y
 
 
 def make_blobs(n_samples=100, centers=3, cluster_std=1.0, seed=0):
     """Gaussian blobs around `centers` random centres in [-10, 10]^2 (or the
-    given (k, 2) centres); sample i belongs to blob i % k."""
+    given (k, 2) centres); sample i belongs to blob i % k, so blobs are equal."""
     n = _check_count(n_samples)
-    if cluster_std < 0:
-        raise ValueError(f"cluster_std must be >= 0, got {cluster_std}")
+    cluster_std = _check_real(cluster_std, "cluster_std")
     rng = np.random.default_rng(seed)
-    if isinstance(centers, (int, np.integer)) and not isinstance(centers, bool):
+    if isinstance(centers, numbers.Integral) and not isinstance(centers, bool):
         k = _check_count(centers, "centers")
         middles = rng.uniform(-10, 10, size=(k, 2))
     else:
@@ -76,8 +88,8 @@ def make_blobs(n_samples=100, centers=3, cluster_std=1.0, seed=0):
 
 
 def yinyang_class(x, y, r_small=0.1, r_big=0.5):
-    """The yin-yang ("taiji") rule for a point inside the big circle:
-    2 for the dots, 0 for yin, 1 for yang."""
+    """The yin-yang ("taiji") rule for a point (x, y) inside the big circle
+    centred at (r_big, r_big): 2 for the dots, 0 for yin, 1 for yang."""
     d_right = np.hypot(x - 1.5 * r_big, y - r_big)
     d_left = np.hypot(x - 0.5 * r_big, y - r_big)
     if d_right < r_small or d_left < r_small:
@@ -88,12 +100,15 @@ def yinyang_class(x, y, r_small=0.1, r_big=0.5):
 
 
 def make_yinyang(n=1000, r_small=0.1, r_big=0.5, seed=0):
-    """The 3-class yin-yang data set, classes of equal size, coordinates in
-    [-2, 2]. Returns ((X_train, y_train), (X_val, y_val), (X_test, y_test)):
-    the first 80%, the next 10%, the last 10%."""
+    """The 3-class yin-yang data set: classes of equal size (sample i is of
+    class i % 3), coordinates in [-2, 2]. Returns
+    ((X_train, y_train), (X_val, y_val), (X_test, y_test)), the first 80%,
+    the next 10% and the last 10% of the samples."""
     n = _check_count(n, "n")
-    if not 0 < r_small < r_big:
-        raise ValueError(f"need 0 < r_small < r_big, got r_small={r_small}, r_big={r_big}")
+    r_small = _check_real(r_small, "r_small", low_inclusive=False)
+    r_big = _check_real(r_big, "r_big", low_inclusive=False)
+    if r_small >= r_big:
+        raise ValueError(f"r_small must be less than r_big, got r_small={r_small}, r_big={r_big}")
     rng = np.random.default_rng(seed)
     X = np.empty((n, 2))
     y = np.empty(n, dtype=np.int64)
@@ -108,5 +123,5 @@ def make_yinyang(n=1000, r_small=0.1, r_big=0.5, seed=0):
         X[i] = px, py
         y[i] = wanted
     X = (X / r_big - 1) * 2
-    a, b = int(0.8 * n), int(0.9 * n)
-    return (X[:a], y[:a]), (X[a:b], y[a:b]), (X[b:], y[b:])
+    train_end, val_end = int(0.8 * n), int(0.9 * n)
+    return (X[:train_end], y[:train_end]), (X[train_end:val_end], y[train_end:val_end]), (X[val_end:], y[val_end:])

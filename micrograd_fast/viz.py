@@ -1,71 +1,132 @@
 """Pictures: micrograd's graph drawing (graphviz) and decision boundaries and
-loss curves (matplotlib). Both are imported only when used."""
+loss curves (matplotlib). Both libraries are imported only when used, so the
+engine never needs them."""
+
+import importlib
 
 MAX_NODES = 10_000  # beyond this graphviz takes minutes and draws a smudge
+MAX_MESH_POINTS = 1_000_000  # a decision-boundary mesh larger than this is a mistaken h
+RANKDIRS = ("LR", "RL", "TB", "BT")
 
 
-def _need(module, package):
+def _need(module):
     try:
-        return __import__(module)
+        return importlib.import_module(module)
     except ImportError as exc:
-        raise ImportError(f"{package} is needed for this: pip install \"micrograd_fast[examples]\"") from exc
+        raise ImportError(f'{module} is needed for this: pip install "micrograd_fast[examples]"') from exc
+
+
+# ---------------------------------------------------------------------------
+# The computation graph, drawn as in micrograd's lecture.
+
+
+def _child_order(v):
+    """A content-based sort key, so the drawing does not depend on the
+    hash-ordered _prev set (nodes that tie draw identically anyway)."""
+    return (v.data, v.grad, v._op, str(getattr(v, "label", "")))
 
 
 def trace(root):
-    """The nodes and edges reachable from root, without recursion."""
+    """The nodes (in first-visit order) and (child, parent) edges reachable
+    from root. Iterative, so a deep chain cannot hit the recursion limit."""
     nodes, edges, seen, stack = [], [], {id(root)}, [root]
     while stack:
         v = stack.pop()
         nodes.append(v)
-        if len(nodes) > MAX_NODES:
-            raise ValueError(f"draw_dot: the graph has more than {MAX_NODES} nodes; draw a smaller one")
-        for child in sorted(v._prev, key=lambda c: (c.data, id(c))):
+        for child in sorted(v._prev, key=_child_order):
             edges.append((child, v))
             if id(child) not in seen:
                 seen.add(id(child))
+                if len(seen) > MAX_NODES:  # stop early: counting 10^6 nodes to refuse them is waste
+                    raise ValueError(
+                        f"draw_dot: the graph has more than {MAX_NODES:,} nodes (stopped counting at "
+                        f"{len(seen):,}); graphviz cannot lay out a graph that size usefully, draw a smaller one"
+                    )
                 stack.append(child)
     return nodes, edges
 
 
+def _record_text(text):
+    # { } | < > are record syntax in graphviz; a label like "a|b" must stay text
+    for special in "\\{}|<>":
+        text = text.replace(special, "\\" + special)
+    return text
+
+
 def draw_dot(root, format="svg", rankdir="LR"):
-    """micrograd's draw_dot: a record per Value (label | data | grad), and an
-    op node between each result and its children. Returns a graphviz.Digraph."""
-    graphviz = _need("graphviz", "graphviz")
-    if rankdir not in ("LR", "TB"):
-        raise ValueError(f"rankdir must be 'LR' or 'TB', not {rankdir!r}")
+    """micrograd's draw_dot: a record per Value `{ label | data | grad }`, and
+    an op node between each result and its children. Returns a graphviz.Digraph
+    (call .render(name) or .pipe() to draw it)."""
+    graphviz = _need("graphviz")
+    if rankdir not in RANKDIRS:
+        raise ValueError(f"rankdir must be one of {', '.join(RANKDIRS)}, not {rankdir!r}")
     nodes, edges = trace(root)
+    # names by visit order, not id(): the same graph gives the same source every run
+    name = {id(v): f"v{i}" for i, v in enumerate(nodes)}
     dot = graphviz.Digraph(format=format, graph_attr={"rankdir": rankdir})
-    for n in nodes:
-        uid = str(id(n))
-        label = getattr(n, "label", "")
-        dot.node(name=uid, label=f"{{ {label} | data {n.data:.4f} | grad {n.grad:.4f} }}", shape="record")
-        if n._op:
-            dot.node(name=uid + n._op, label=n._op)
-            dot.edge(uid + n._op, uid)
+    for v in nodes:
+        label = _record_text(str(getattr(v, "label", "")))
+        dot.node(name[id(v)], label=f"{{ {label} | data {v.data:.4f} | grad {v.grad:.4f} }}", shape="record")
+        if v._op:
+            dot.node(name[id(v)] + "_op", label=v._op)
+            dot.edge(name[id(v)] + "_op", name[id(v)])
     for child, parent in edges:
-        dot.edge(str(id(child)), str(id(parent)) + parent._op)
+        dot.edge(name[id(child)], name[id(parent)] + "_op")
     return dot
 
 
-def plot_decision_boundary(model, X, y, path=None, ax=None, h=0.05):
-    """Colours the plane by model's prediction and scatters (X, y) on it.
-    model maps an (n, 2) array to scores (n,) (sign) or (n, k) (argmax)."""
-    np = _need("numpy", "numpy")
-    matplotlib = _need("matplotlib", "matplotlib")
-    if path is not None:
-        matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+# ---------------------------------------------------------------------------
+# Plots.
 
+
+def _axes(ax, path, figsize):
+    """The Axes to draw on. With a path and no ax, a bare Figure that savefig
+    renders with Agg: no display needed, pyplot's backend left as the user set
+    it, and no figure piling up in pyplot when called in a loop."""
+    if ax is not None:
+        return ax
+    if path is not None:
+        return _need("matplotlib.figure").Figure(figsize=figsize).subplots()
+    return _need("matplotlib.pyplot").subplots(figsize=figsize)[1]
+
+
+def plot_decision_boundary(model_or_fn, X, y, path=None, ax=None, h=0.05):
+    """Colours the plane by the model's predicted class and scatters (X, y)
+    on it. model_or_fn maps an (n, 2) float array to scores: (n,) for two
+    classes (class 1 where the score is > 0) or (n, k) (class = argmax).
+    Saves a PNG to path if given; returns the matplotlib Axes."""
+    np = _need("numpy")
+    matplotlib = _need("matplotlib")
     X = np.asarray(X, dtype=np.float64)
-    x0, x1 = X[:, 0].min() - 1, X[:, 0].max() + 1
-    y0, y1 = X[:, 1].min() - 1, X[:, 1].max() + 1
-    xx, yy = np.meshgrid(np.arange(x0, x1, h), np.arange(y0, y1, h))
-    scores = np.asarray(model(np.c_[xx.ravel(), yy.ravel()]))
-    labels = scores.argmax(axis=1) if scores.ndim == 2 and scores.shape[1] > 1 else (scores.ravel() > 0)
-    if ax is None:
-        _, ax = plt.subplots(figsize=(5, 5))
-    ax.contourf(xx, yy, labels.reshape(xx.shape).astype(float), cmap=plt.cm.Spectral, alpha=0.8)
-    ax.scatter(X[:, 0], X[:, 1], c=y, s=20, cmap=plt.cm.Spectral, edgecolors="k")
+    y = np.asarray(y)
+    if X.ndim != 2 or X.shape[1] != 2 or len(X) == 0:
+        raise ValueError(f"X must be a non-empty (n, 2) array, got shape {X.shape}")
+    if y.shape != (len(X),):
+        raise ValueError(f"y must have shape ({len(X)},), got {y.shape}")
+    if not h > 0:
+        raise ValueError(f"h (the mesh step) must be > 0, got {h}")
+    xs = np.arange(X[:, 0].min() - 1, X[:, 0].max() + 1, h)
+    ys = np.arange(X[:, 1].min() - 1, X[:, 1].max() + 1, h)
+    if len(xs) * len(ys) > MAX_MESH_POINTS:
+        raise ValueError(
+            f"h={h} makes a mesh of {len(xs) * len(ys):,} points (limit {MAX_MESH_POINTS:,}); use a larger h"
+        )
+    xx, yy = np.meshgrid(xs, ys)
+    scores = np.asarray(model_or_fn(np.c_[xx.ravel(), yy.ravel()]), dtype=np.float64)
+    if len(scores) != xx.size or scores.ndim > 2:
+        raise ValueError(
+            f"model_or_fn gave scores of shape {scores.shape} for {xx.size} points; want (n,) or (n, k)"
+        )
+    if scores.ndim == 2 and scores.shape[1] > 1:
+        n_classes, predicted, point_class = scores.shape[1], scores.argmax(axis=1), y
+    else:  # a sign: labels may be 0/1 or -1/+1 (micrograd's SVM demo), colour both alike
+        n_classes, predicted, point_class = 2, (scores.ravel() > 0).astype(int), (y > 0).astype(int)
+    # one colour band per class, and the same colour scale for the points
+    levels = np.arange(n_classes + 1) - 0.5
+    cmap = matplotlib.colormaps["Spectral"]
+    ax = _axes(ax, path, figsize=(5, 5))
+    ax.contourf(xx, yy, predicted.reshape(xx.shape), levels=levels, cmap=cmap, alpha=0.8)
+    ax.scatter(X[:, 0], X[:, 1], c=point_class, s=20, cmap=cmap, vmin=levels[0], vmax=levels[-1], edgecolors="k")
     ax.set_xlim(xx.min(), xx.max())
     ax.set_ylim(yy.min(), yy.max())
     if path is not None:
@@ -73,20 +134,20 @@ def plot_decision_boundary(model, X, y, path=None, ax=None, h=0.05):
     return ax
 
 
-def plot_losses(history, path=None):
-    """history: a list of losses, or a dict name -> list. Returns the Axes."""
-    matplotlib = _need("matplotlib", "matplotlib")
-    if path is not None:
-        matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    curves = history if isinstance(history, dict) else {"loss": history}
-    _, ax = plt.subplots(figsize=(6, 4))
+def plot_losses(history, path=None, ax=None):
+    """Loss curves: history is a list of losses, or a dict name -> list
+    (e.g. {"train": [...], "val": [...]}). Saves a PNG to path if given;
+    returns the matplotlib Axes."""
+    _need("matplotlib")
+    curves = dict(history) if isinstance(history, dict) else {"loss": history}
+    curves = {name: [float(v) for v in values] for name, values in curves.items()}
+    ax = _axes(ax, path, figsize=(6, 4))
     for name, values in curves.items():
-        ax.plot(list(values), label=name)
+        ax.plot(values, label=str(name))
     ax.set_xlabel("step")
     ax.set_ylabel("loss")
-    ax.legend()
+    if curves:
+        ax.legend()
     if path is not None:
         ax.figure.savefig(path, dpi=100, bbox_inches="tight")
     return ax
