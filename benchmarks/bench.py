@@ -172,11 +172,23 @@ def demo_step(Value, model, X, y, k=0):
     return total_loss.data
 
 
-def timed(step):
+def timed(step, budget=0.005):
+    """A run of `step` for interleaved(): seconds per step, over as many steps
+    back to back as fill about `budget` seconds (the first, warm-up, run
+    counts them). Back to back is how a training loop runs them; one step
+    alone, just after another engine's, would time refilling the CPU caches."""
+    count = 1
+
     def run():
+        nonlocal count
         start = time.perf_counter()
-        step()
-        return time.perf_counter() - start
+        for _ in range(count):
+            step()
+        elapsed = time.perf_counter() - start
+        per_step = elapsed / count
+        if elapsed < budget:
+            count = max(count, int(budget / max(per_step, 1e-9)))
+        return per_step
     return run
 
 
@@ -290,51 +302,17 @@ def torch_moons_step(X, y):
 
 
 def yinyang_runners(found, n=100, eager=True):
-    import micrograd_fast as mf
-    from micrograd_fast import engine, losses, nn, optim
     from micrograd_fast.datasets import make_yinyang
 
     (X, y), _, _ = make_yinyang(n, seed=0)
     Xl, yl = X.tolist(), y.tolist()
     runs = {}
-
-    def eager_runner(backend):
-        names = ("Value", "dot", "dense")
-        saved = [getattr(engine, name) for name in names]
-        for name in names:  # build the model on `backend`
-            setattr(engine, name, getattr(backend, name))
-        try:
-            random.seed(1337)
-            model = nn.MLP(2, [8, 3])
-        finally:
-            for name, value in zip(names, saved):
-                setattr(engine, name, value)
-        opt = optim.AdamW(model.parameters(), lr=1e-1, weight_decay=1e-4)
-
-        def step():
-            logits = [model(list(map(backend.Value, row))) for row in Xl]
-            loss = losses.cross_entropy(logits, yl)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-        return timed(step)
-
     if eager:
-        runs["reference"] = eager_runner(reference)
+        runs["reference"] = timed(yinyang_step(reference, Xl, yl))
     if compiled is not None and eager:
-        runs["nn"] = eager_runner(compiled)
+        runs["nn"] = timed(yinyang_step(compiled, Xl, yl))
     if compiled is not None:
-        model = fast_model([8, 3])
-        inputs = [[mf.Value(a), mf.Value(b)] for a, b in Xl]
-        tape = mf.compile(losses.cross_entropy([model(row) for row in inputs], yl))
-        opt = optim.AdamW(model.parameters(), lr=1e-1, weight_decay=1e-4)
-
-        def tape_step():
-            tape.forward()
-            opt.zero_grad()
-            tape.backward()
-            opt.step()
-        runs["tape"] = timed(tape_step)
+        runs["tape"] = timed(yinyang_step(compiled, Xl, yl, taped=True))
     runs["tensor"] = timed(tensor_yinyang_step(X, y))
     try:
         import torch
@@ -351,6 +329,61 @@ def yinyang_runners(found, n=100, eager=True):
         loss.backward()
         topt.step()
     runs["torch"] = timed(torch_step)
+    return runs
+
+
+def yinyang_model(backend):
+    """MLP(2, [8, 3]) from micrograd_fast.nn, its weights made by `backend`."""
+    from micrograd_fast import engine, nn
+
+    names = ("Value", "dot", "dense")
+    saved = [getattr(engine, name) for name in names]
+    for name in names:
+        setattr(engine, name, getattr(backend, name))
+    try:
+        random.seed(1337)
+        return nn.MLP(2, [8, 3])
+    finally:
+        for name, value in zip(names, saved):
+            setattr(engine, name, value)
+
+
+def yinyang_step(backend, Xl, yl, taped=False):
+    """One AdamW step on the mean cross-entropy over the points, on `backend`:
+    building the graph each step, or replaying a tape of it."""
+    from micrograd_fast import losses, optim
+
+    model = yinyang_model(backend)
+    opt = optim.AdamW(model.parameters(), lr=1e-1, weight_decay=1e-4)
+    if taped:
+        inputs = [list(map(backend.Value, row)) for row in Xl]
+        tape = backend.compile(losses.cross_entropy([model(row) for row in inputs], yl))
+
+        def step():
+            tape.forward()
+            opt.zero_grad()
+            tape.backward()
+            opt.step()
+        return step
+
+    def step():
+        logits = [model(list(map(backend.Value, row))) for row in Xl]
+        loss = losses.cross_entropy(logits, yl)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    return step
+
+
+def yinyang_tape_runners(found):
+    """The same taped step on both engines: what compile() buys on each."""
+    from micrograd_fast.datasets import make_yinyang
+
+    (X, y), _, _ = make_yinyang(100, seed=0)
+    Xl, yl = X.tolist(), y.tolist()
+    runs = {"reference": timed(yinyang_step(reference, Xl, yl, taped=True))}
+    if compiled is not None:
+        runs["tape"] = timed(yinyang_step(compiled, Xl, yl, taped=True))
     return runs
 
 
@@ -544,6 +577,10 @@ def main(argv=None):
         return summarise("yin-yang step (80 points, AdamW)", "s",
                          interleaved(yinyang_runners(found), repeats), "reference")
 
+    def yinyang_taped():
+        return summarise("yin-yang step, taped on both", "s",
+                         interleaved(yinyang_tape_runners(found), repeats), "reference")
+
     def yinyang_large():
         return summarise("yin-yang step (1000 points, AdamW)", "s",
                          interleaved(yinyang_runners(found, n=1250, eager=False), repeats), "torch")
@@ -560,7 +597,7 @@ def main(argv=None):
         return rows
 
     workloads = [lambda: ops("add"), lambda: ops("mul"), backward, memory, moons_step, yinyang_step,
-                 yinyang_large, mesh, deep]
+                 yinyang_taped, yinyang_large, mesh, deep]
     rows = []
     for workload in progress(workloads, args.quiet):
         gc.collect()

@@ -8,6 +8,7 @@ graph in C. Semantics are those of micrograd_fast/reference.py, bit for bit.
 """
 
 cimport cython
+import operator
 from cpython.object cimport PyObject, PyTypeObject
 from libc.math cimport sqrt
 from cpython.mem cimport PyMem_Free, PyMem_Malloc
@@ -402,31 +403,101 @@ def dense(list weights, list biases, xs, bint relu):
     """A layer of neurons in one call: [dot(w, xs, b), relu'd if asked, for
     each row w of weights and b of biases]. Number inputs become leaves once,
     shared by every neuron."""
-    cdef Py_ssize_t j, k = len(weights), n
+    cdef Py_ssize_t j, k = len(weights)
     if len(biases) != k:
         raise ValueError(f"dense: {k} weight rows but {len(biases)} biases")
     cdef list inputs = [x if isinstance(x, Value) else leaf(real_operand(x, "dense input")) for x in xs]
-    n = len(inputs)
+    for j in range(k):
+        if len(weights[j]) != len(inputs):
+            raise ValueError(f"dense: neuron {j} has {len(weights[j])} weights for {len(inputs)} inputs")
+        if not isinstance(biases[j], Value):
+            raise TypeError(f"dense: bias {j} is a {type(biases[j]).__name__}, not a Value")
+    return dense_nodes(weights, biases, inputs, relu)
+
+
+cdef list dense_nodes(weights, biases, list inputs, bint relu):
+    """dense's nodes; the caller has checked that every row of weights has
+    len(inputs) entries and that every bias is a Value."""
+    cdef Py_ssize_t j, k = len(weights), n = len(inputs)
     cdef list out = [None] * k
     cdef Value node
     cdef mg_extra *e
     for j in range(k):
-        ws = weights[j]
-        if len(ws) != n:
-            raise ValueError(f"dense: neuron {j} has {len(ws)} weights for {n} inputs")
-        bias = biases[j]
-        if not isinstance(bias, Value):
-            raise TypeError(f"dense: bias {j} is a {type(bias).__name__}, not a Value")
         node = nary(MG_DOT, 2 * n + 1)
         e = node.node.u.extra
         e.pairs = n
-        fill_items(e, 0, ws, "dense")
+        fill_items(e, 0, weights[j], "dense")
         fill_items(e, n, inputs, "dense")
+        bias = biases[j]
         Py_INCREF(bias)
         e.items[2 * n] = <PyObject *>bias
         finish(node)
         out[j] = unary(MG_RELU, node) if relu else node
     return out
+
+
+@cython.final
+cdef class DensePlan:
+    """A stack of dense layers called as one: micrograd_fast.nn's MLP makes
+    one from its parts and calls it instead of each Layer in turn. Calling it
+    returns what the layers would, or None when it no longer applies: the
+    lists it was made from (model.layers, each layer.neurons) now hold other
+    parts, a weight list changed length, or x is not a list of Values and
+    numbers of the right size. nn.py then calls the layers one by one, which
+    also words the errors."""
+    cdef tuple parts      # the lists that must keep their contents...
+    cdef tuple contents   # ...and those contents, as tuples
+    cdef tuple weights    # per layer, a tuple of each neuron's weight list
+    cdef tuple biases     # per layer, a tuple of each neuron's bias Value
+    cdef tuple relus      # per layer, whether its neurons are ReLU'd
+
+    def __cinit__(self, parts, weights, biases, relus):
+        self.parts = tuple(parts)
+        for p in self.parts:
+            if type(p) is not list:
+                raise TypeError(f"DensePlan: parts must be lists, not {type(p).__name__}")
+        self.contents = tuple([tuple(p) for p in self.parts])
+        self.weights = tuple([tuple(w) for w in weights])
+        self.biases = tuple([tuple(b) for b in biases])
+        self.relus = tuple([bool(r) for r in relus])
+        if not len(self.weights) == len(self.biases) == len(self.relus):
+            raise ValueError("DensePlan: weights, biases and relus must have one entry per layer")
+        for ws, bs in zip(self.weights, self.biases):
+            if len(ws) == 0 or len(ws) != len(bs):
+                raise ValueError("DensePlan: each layer needs as many weight lists as biases, at least one")
+            for b in bs:
+                if not isinstance(b, Value):
+                    raise TypeError(f"DensePlan: bias is a {type(b).__name__}, not a Value")
+
+    def __call__(self, xs):
+        cdef Py_ssize_t i, j
+        cdef list x
+        for i in range(len(self.parts)):
+            if not same_items(self.parts[i], self.contents[i]):
+                return None
+        if type(xs) is not list and type(xs) is not tuple:
+            return None
+        for v in xs:
+            if type(v) is not Value and not (type(v) is float or type(v) is int):
+                return None
+        x = [v if type(v) is Value else leaf(as_double(v)) for v in xs]
+        for i in range(len(self.weights)):
+            ws = self.weights[i]
+            for j in range(len(ws)):
+                if type(ws[j]) is not list or len(<list>ws[j]) != len(x):
+                    return None
+            x = dense_nodes(ws, self.biases[i], x, self.relus[i])
+        return x[0] if len(x) == 1 else x
+
+
+cdef bint same_items(list now, tuple then):
+    cdef Py_ssize_t i, n = len(then)
+    if len(now) != n:
+        return False
+    for i in range(n):
+        if <PyObject *>now[i] != <PyObject *>then[i]:
+            return False
+    return True
 
 
 def sum(values, start=0.0):
@@ -443,6 +514,72 @@ def sum(values, start=0.0):
         out.node.flags |= MG_START_IS_CHILD
     fill_items(e, start_is_child, values, "sum")
     return finish(out)
+
+
+def nll_rows(list rows, list targets):
+    """-log_softmax(row)[t] for each row and target, as losses.cross_entropy
+    builds it from Value operators (the same nodes, the same numbers), made in
+    one C loop. Returns None unless every row is a list of C plain Values (C
+    the same for all) and every target an int in [0, C): losses.py then takes
+    its own path, which handles everything else and words the errors."""
+    cdef Py_ssize_t i, j, c, n = len(rows)
+    cdef list row, out
+    cdef double top
+    cdef Value total, shifted_t
+    if n == 0 or len(targets) != n or type(rows[0]) is not list:
+        return None
+    c = len(<list>rows[0])
+    if c == 0:
+        return None
+    cdef Py_ssize_t *index = <Py_ssize_t *>PyMem_Malloc(n * sizeof(Py_ssize_t))
+    if index == NULL:
+        raise MemoryError()
+    try:
+        for i in range(n):  # check everything before making a node
+            row = rows[i] if type(rows[i]) is list else None
+            if row is None or len(row) != c or not class_index(targets[i], c, &index[i]):
+                return None
+            for j in range(c):
+                if type(row[j]) is not Value:
+                    return None
+        out = [None] * n
+        for i in range(n):
+            row = rows[i]
+            # the steps of losses._nll: shift by the max, exp, sum, log, minus the target's
+            top = (<Value>row[0]).node.data
+            for j in range(1, c):
+                if (<Value>row[j]).node.data > top:  # max()'s rule, NaN included
+                    top = (<Value>row[j]).node.data
+            total = nary(MG_SUM, c)
+            shifted_t = None
+            for j in range(c):
+                shifted = binary(MG_ADD, <Value>row[j], leaf(-top))
+                if j == index[i]:
+                    shifted_t = shifted
+                exp = unary(MG_EXP, shifted)
+                Py_INCREF(exp)
+                total.node.u.extra.items[j] = <PyObject *>exp
+            finish(total)
+            out[i] = binary(MG_ADD, unary(MG_LOG, total), binary(MG_MUL, shifted_t, leaf(-1.0)))
+        return out
+    finally:
+        PyMem_Free(index)
+
+
+cdef bint class_index(object target, Py_ssize_t classes, Py_ssize_t *index) except -1:
+    """Stores operator.index(target) and says whether it is a class index in
+    [0, classes); a bool is not one (torch refuses it too)."""
+    if type(target) is not int:
+        if isinstance(target, bool):
+            return False
+        try:
+            target = operator.index(target)  # numpy's integers
+        except TypeError:
+            return False
+    if not 0 <= target < classes:
+        return False
+    index[0] = target
+    return True
 
 
 # ---------------------------------------------------------------------------

@@ -19,6 +19,14 @@ _SIGNS = {1, -1}
 _ENGINES = {_engine.Value: _engine, reference.Value: reference}
 
 
+def _no_fast_path(rows, targets):
+    return None
+
+
+# Makes _nll's nodes for a whole batch of plain compiled Values, or says None.
+_nll_rows = getattr(_engine, "nll_rows", _no_fast_path)
+
+
 def _engine_of(v):
     """The engine module a Value belongs to (for its one-node `sum`), or None.
     isinstance rather than type(v).__module__, so that subclasses count."""
@@ -93,13 +101,17 @@ def cross_entropy(input, target, reduction="mean"):  # noqa: A002 - torch's name
         raise ValueError("cross_entropy: empty input")
     if _engine_of(rows[0]) is not None or not hasattr(rows[0], "__iter__"):
         # one sample: a single loss whatever the reduction, as torch gives for (C,) logits
-        return _nll(rows, target, "cross_entropy")
+        losses = _nll_rows([rows], [target])
+        return losses[0] if losses is not None else _nll(rows, target, "cross_entropy")
     if isinstance(target, (str, bytes)) or not hasattr(target, "__iter__"):
         raise TypeError(f"cross_entropy: a batch of {len(rows)} samples needs a list of "
                         f"{len(rows)} targets, not {type(target).__name__}")
     targets = list(target)
     if len(targets) != len(rows):
         raise ValueError(f"cross_entropy: {len(rows)} samples but {len(targets)} targets")
+    losses = _nll_rows(rows, targets)  # the compiled engine's one C loop, when it applies
+    if losses is not None:
+        return _reduce(losses, reduction)
     losses = []
     classes = None
     for i, (row, t) in enumerate(zip(rows, targets)):

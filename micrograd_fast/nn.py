@@ -2,12 +2,33 @@
 the same seed, the same numbers; each neuron is one fused `dot` node instead
 of 2n binary nodes."""
 
+import operator
 import random
 
 from . import engine
 
+try:
+    from ._engine import DensePlan, Value as CompiledValue
+except ImportError:  # pragma: no cover - the pure fallback
+    DensePlan = CompiledValue = None
+
+# Counts attribute assignments on every Module. An MLP keeps its DensePlan only
+# while this is unchanged, so rebinding a neuron's w or b, a layer's neurons or
+# a model's layers is never missed (DensePlan itself sees the lists' contents).
+_edits = 0
+
 
 class Module:
+
+    def __setattr__(self, name, value):
+        global _edits
+        _edits += 1
+        object.__setattr__(self, name, value)
+
+    def __delattr__(self, name):
+        global _edits
+        _edits += 1
+        object.__delattr__(self, name)
 
     def zero_grad(self):
         for p in self.parameters():
@@ -67,11 +88,13 @@ class Layer(Module):
         self._dense = engine.dense
 
     def __call__(self, x):
-        # one C call for the whole layer: the same nodes as calling each neuron
         neurons = self.neurons
         if len(x) != len(neurons[0].w):
             raise ValueError(f"{neurons[0]!r} takes {len(neurons[0].w)} inputs, got {len(x)}")
-        out = self._dense([n.w for n in neurons], [n.b for n in neurons], x, neurons[0].nonlin)
+        if _one_dense_call(neurons):  # the same nodes as calling each neuron, in one C call
+            out = self._dense([n.w for n in neurons], [n.b for n in neurons], x, neurons[0].nonlin)
+        else:
+            out = [n(x) for n in neurons]
         return out[0] if len(out) == 1 else out
 
     def parameters(self):
@@ -87,16 +110,54 @@ class Layer(Module):
         return f"Layer of [{', '.join(str(n) for n in self.neurons)}]"
 
 
+def _one_dense_call(neurons):
+    """Whether neurons can be computed as one dense call: plain Neurons (none
+    with its own __call__), all ReLU or all linear."""
+    kinds = set(map(type, neurons))  # C-speed passes: a Layer call pays little for this
+    return (all(kind.__call__ is Neuron.__call__ for kind in kinds)
+            and len(set(map(_NONLIN, neurons))) == 1)
+
+
+_NONLIN = operator.attrgetter("nonlin")
+
+
 class MLP(Module):
+
+    _plan = (None, -1)  # a DensePlan or None, and the _edits count it was made at
 
     def __init__(self, nin, nouts):
         sz = [nin] + list(nouts)
         self.layers = [Layer(sz[i], sz[i + 1], nonlin=i != len(nouts) - 1) for i in range(len(nouts))]
 
     def __call__(self, x):
+        plan, made_at = self._plan
+        if made_at != _edits:
+            plan = self._make_plan()
+        if plan is not None:
+            out = plan(x)  # all the layers in one C call
+            if out is not None:
+                return out
         for layer in self.layers:
             x = layer(x)
         return x
+
+    def _make_plan(self):
+        """A DensePlan over the layers when calling it is the same as calling
+        each layer: plain Layers of plain compiled Neurons, each but the last
+        with more than one output (one output is a Value, not a list)."""
+        plan = None
+        layers = self.layers
+        if DensePlan is not None and type(layers) is list and layers and all(
+                type(layer).__call__ is Layer.__call__ and type(layer.neurons) is list and layer.neurons
+                and _one_dense_call(layer.neurons) for layer in layers) and all(
+                len(layer.neurons) > 1 for layer in layers[:-1]) and all(
+                type(n.b) is CompiledValue and type(n.w) is list for layer in layers for n in layer.neurons):
+            plan = DensePlan([layers] + [layer.neurons for layer in layers],
+                             [[n.w for n in layer.neurons] for layer in layers],
+                             [[n.b for n in layer.neurons] for layer in layers],
+                             [layer.neurons[0].nonlin for layer in layers])
+        object.__setattr__(self, "_plan", (plan, _edits))  # not an edit: no _edits bump
+        return plan
 
     def parameters(self):
         return [p for layer in self.layers for p in layer.parameters()]
