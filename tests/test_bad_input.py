@@ -60,3 +60,20 @@ def test_failed_forward_replay_raises_python_errors(backend):
     a.data = -1.0
     with pytest.raises(ValueError, match="math domain error"):
         tape.forward()
+
+
+def test_dense_plan_rejects_bad_input(compiled):
+    V = compiled.Value
+    w = [[V(1.0), V(2.0)]]
+    plan = compiled.DensePlan([[1]], [w], [[V(0.0)]], [True])
+    assert plan([1.0, 2.0]).data == 5.0  # relu(0 + 1*1 + 2*2)
+    for x in ([1.0], [1.0, "2"], "ab", None, [1.0, 2.0, 3.0]):
+        assert plan(x) is None  # the caller then calls the layers, which word the error
+    with pytest.raises(TypeError, match="parts must be lists"):
+        compiled.DensePlan([(1,)], [w], [[V(0.0)]], [True])
+    with pytest.raises(ValueError, match="one entry per layer"):
+        compiled.DensePlan([], [w], [[V(0.0)]], [True, False])
+    with pytest.raises(ValueError, match="as many weight lists as biases"):
+        compiled.DensePlan([], [w], [[V(0.0), V(1.0)]], [True])
+    with pytest.raises(TypeError, match="bias is a float"):
+        compiled.DensePlan([], [w], [[0.0]], [True])

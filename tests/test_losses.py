@@ -350,3 +350,86 @@ def test_values_of_two_engines_do_not_mix(compiled):
 
     with pytest.raises(TypeError, match="another engine"):
         losses.softmax([compiled.Value(1.0), reference.Value(2.0)])
+
+
+# ---------------------------------------------------------------------------
+# cross_entropy over a batch is one engine call; it must build the very graph
+# that writing its steps out with Value operators builds
+
+
+def graph_of(root):
+    """Every node under root as (op, data, number of children), sorted: the
+    graph's shape and numbers, whatever order _prev's set iterates in."""
+    seen, nodes, stack = set(), [], [root]
+    while stack:
+        v = stack.pop()
+        if id(v) not in seen:
+            seen.add(id(v))
+            nodes.append((v._op, repr(v.data), len(v._prev)))
+            stack.extend(v._prev)
+    return sorted(nodes)
+
+
+def written_out_cross_entropy(backend, rows, targets):
+    each = []
+    for row, t in zip(rows, targets):
+        top = max(v.data for v in row)
+        shifted = [v - top for v in row]
+        each.append(backend.sum([s.exp() for s in shifted]).log() - shifted[t])
+    return backend.sum(each) * (1.0 / len(each))
+
+
+@pytest.mark.parametrize("batch", [BATCH, [[1e300, -1e300, 0.0], [math.inf, 1.0, 2.0], [math.nan, 0.0, 1.0],
+                                           [-math.inf, -math.inf, -math.inf]], [[5.0]] * 3])
+def test_batch_cross_entropy_is_its_written_out_graph(backend, batch):
+    targets = [i % len(batch[0]) for i in range(len(batch))]
+    ours = [values(backend.Value, row) for row in batch]
+    theirs = [values(backend.Value, row) for row in batch]
+    loss = losses.cross_entropy(ours, targets)
+    expected = written_out_cross_entropy(backend, theirs, targets)
+    assert graph_of(loss) == graph_of(expected)
+    loss.backward()
+    expected.backward()
+    assert repr([grads(row) for row in ours]) == repr([grads(row) for row in theirs])
+
+
+def test_batch_cross_entropy_under_no_grad_keeps_no_graph(backend):
+    import micrograd_fast
+
+    rows = [values(backend.Value, row) for row in BATCH]
+    with micrograd_fast.no_grad():
+        loss = losses.cross_entropy(rows, TARGETS, reduction="none")
+    assert all(v._prev == set() for v in loss)
+    assert [v.data for v in loss] == pytest.approx([hand_cross_entropy(r, t) for r, t in zip(BATCH, TARGETS)])
+
+
+def test_the_one_call_path_leaves_anything_unusual_to_losses(compiled):
+    """nll_rows answers None for whatever it does not take as is; losses.py
+    then builds the same nodes its own way, or words the error."""
+    np = pytest.importorskip("numpy")
+
+    class Sub(compiled.Value):
+        pass
+
+    V = compiled.Value
+    rows = [values(V, row) for row in BATCH]
+    assert len(compiled.nll_rows(rows, TARGETS)) == len(BATCH)
+    assert len(compiled.nll_rows(rows, list(np.array(TARGETS)))) == len(BATCH)
+    unusual = [
+        ([tuple(r) for r in rows], TARGETS),            # rows that are not lists
+        ([rows[0], rows[1][:2]] + rows[2:], TARGETS),   # ragged
+        (rows, TARGETS[:3]),                            # too few targets
+        (rows, [True, 0, 1, 1]),                        # a bool is not a class index
+        (rows, [2, 0, 1, 3]),                           # out of range
+        (rows, [2, 0, -1, 1]),
+        (rows, [2.0, 0, 1, 1]),
+        (rows, [2, 0, 1, 2 ** 80]),
+        ([values(Sub, r) for r in BATCH], TARGETS),     # a subclass may override its operators
+        ([[V(1.0), 2.0, V(3.0)]] + rows[1:], TARGETS),  # a number among the Values
+        ([[]] * 4, TARGETS),
+        ([], []),
+    ]
+    for bad_rows, bad_targets in unusual:
+        assert compiled.nll_rows(bad_rows, bad_targets) is None
+    with pytest.raises(TypeError):
+        compiled.nll_rows(tuple(rows), TARGETS)  # its own arguments are lists, by signature

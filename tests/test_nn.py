@@ -132,3 +132,104 @@ def test_no_grad_decorator_nests_and_is_per_thread(live):
     evaluate()
     assert seen["inside"] == set() and len(seen["thread"]) == 2
     assert len((live.Value(1.0) + 1)._prev) == 2
+
+
+# ---------------------------------------------------------------------------
+# MLP.__call__ runs all its layers in one engine call when it can; it must
+# give what calling each neuron in turn gives, and notice every change
+
+
+def neuron_by_neuron(model, x):
+    for layer in model.layers:
+        out = [n(x) for n in layer.neurons]
+        x = out[0] if len(out) == 1 else out
+    return x
+
+
+def numbers(out):
+    return [v.data for v in out] if isinstance(out, list) else out.data
+
+
+class TanhNeuron(nn.Neuron):
+    """A neuron with its own __call__: a layer must call it, not fuse it."""
+
+    def __call__(self, x):
+        return super().__call__(x).tanh()
+
+
+def test_mlp_call_is_its_neurons_in_turn(live):
+    random.seed(3)
+    model = nn.MLP(3, [4, 4, 2])
+    x = [0.5, -1.5, 2.0]
+    ours, theirs = model(x), neuron_by_neuron(model, x)
+    assert numbers(ours) == numbers(theirs)
+    (ours[0] * 2 + ours[1]).backward()
+    expected = [p.grad for p in model.parameters()]
+    model.zero_grad()
+    (theirs[0] * 2 + theirs[1]).backward()
+    assert [p.grad for p in model.parameters()] == expected
+
+
+def switch_to_linear(neuron):
+    """Makes neuron linear, with a bias that its ReLU would have cut to 0."""
+    neuron.b.data = -100.0
+    neuron.nonlin = False
+
+
+def test_mlp_sees_every_change_to_its_parts(live):
+    random.seed(4)
+    model = nn.MLP(2, [3, 2])
+    x = [0.5, -1.5]
+    V = live.Value
+    changes = [
+        lambda: setattr(model.layers[0].neurons[1], "b", V(0.75)),
+        lambda: model.layers[0].neurons[2].w.__setitem__(0, V(3.0)),
+        lambda: setattr(model.layers[1].neurons[0], "w", [V(0.5), V(-0.25), V(2.0)]),
+        lambda: model.layers[1].neurons.__setitem__(1, nn.Neuron(3, nonlin=False)),
+        lambda: model.layers[1].neurons.append(nn.Neuron(3, nonlin=False)),
+        lambda: switch_to_linear(model.layers[0].neurons[0]),
+        lambda: model.layers[1].neurons.__setitem__(0, TanhNeuron(3)),
+        lambda: model.layers.append(nn.Layer(3, 2, nonlin=False)),
+        lambda: delattr(model.layers[0].neurons[0], "nonlin"),  # the class has none: AttributeError
+    ]
+    assert numbers(model(x)) == numbers(neuron_by_neuron(model, x))
+    for change in changes[:-1]:
+        before = numbers(model(x))
+        change()
+        after = numbers(model(x))
+        assert after == numbers(neuron_by_neuron(model, x)) and after != before
+    changes[-1]()
+    with pytest.raises(AttributeError):
+        model(x)
+
+
+def test_mlp_input_and_weight_errors_match_the_layers(live):
+    random.seed(5)
+    model = nn.MLP(2, [3, 1])
+    assert model((0.5, 1.0)).data == model([live.Value(0.5), 1]).data
+    np = pytest.importorskip("numpy")
+    assert model(np.array([0.5, 1.0])).data == model([0.5, 1.0]).data
+    with pytest.raises(ValueError, match="takes 2 inputs, got 1"):
+        model([0.5])
+    with pytest.raises(TypeError):
+        model([0.5, None])
+    model.layers[0].neurons[1].w.append(live.Value(1.0))
+    with pytest.raises(ValueError, match="neuron 1 has 3 weights for 2 inputs"):
+        model([0.5, 1.0])
+
+
+def test_mlp_under_no_grad_keeps_no_graph(live):
+    random.seed(6)
+    model = nn.MLP(2, [3, 1])
+    with micrograd_fast.no_grad():
+        out = model([0.5, 1.0])
+    assert out._prev == set() and out.data == neuron_by_neuron(model, [0.5, 1.0]).data
+
+
+def test_a_plain_compiled_model_is_called_as_one_plan(live):
+    model = nn.MLP(2, [3, 1])
+    model([0.5, 1.0])
+    assert (model._plan[0] is not None) == (live.BACKEND == "compiled")
+    model.layers[0].neurons.append(TanhNeuron(2))  # the plan steps aside at once...
+    with pytest.raises(ValueError, match="takes 3 inputs, got 4"):  # ...and the layers word the error
+        model([0.5, 1.0])
