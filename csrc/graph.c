@@ -210,35 +210,6 @@ static void drop_reference(PyObject *o)
     Py_DECREF(o);
 }
 
-void mg_release_children_with(mg_node *n, void (*drop)(PyObject *))
-{
-    switch (n->op) {
-    case MG_LEAF:
-        break;
-    case MG_ADD: case MG_MUL: case MG_POWV:
-        drop(n->u.kids[1]);
-        /* fall through */
-    case MG_POW: case MG_RELU: case MG_TANH: case MG_EXP: case MG_LOG: case MG_SIGMOID:
-        drop(n->u.kids[0]);
-        break;
-    default: {
-        mg_extra *e = n->u.extra;
-        Py_ssize_t i;
-        n->u.extra = NULL;
-        if (e == NULL)
-            break;
-        for (i = 0; i < e->n; i++)
-            if (e->items[i] != NULL)
-                drop(e->items[i]);
-        Py_XDECREF(e->backward);
-        Py_XDECREF(e->op_name);
-        PyMem_Free(e);
-    }
-    }
-    n->op = MG_LEAF;
-    n->flags &= MG_INITIALISED;
-}
-
 void mg_release_children(mg_node *n)
 {
     mg_release_children_with(n, drop_reference);

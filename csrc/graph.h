@@ -23,9 +23,38 @@ mg_extra *mg_extra_new(Py_ssize_t n);
 int mg_set_custom_backward(mg_node *n, PyObject *fn, PyObject *op_name);
 
 /* Drops every reference n holds and makes it a leaf (no_grad, dealloc);
- * the _with form lets dealloc decide how each child is let go. */
+ * the _with form lets dealloc decide how each child is let go. It is inline
+ * so that dealloc's drop, called per child, is inlined too. */
 void mg_release_children(mg_node *n);
-void mg_release_children_with(mg_node *n, void (*drop)(PyObject *));
+
+static inline void mg_release_children_with(mg_node *n, void (*drop)(PyObject *))
+{
+    switch (n->op) {
+    case MG_LEAF:
+        break;
+    case MG_ADD: case MG_MUL: case MG_POWV:
+        drop(n->u.kids[1]);
+        /* fall through */
+    case MG_POW: case MG_RELU: case MG_TANH: case MG_EXP: case MG_LOG: case MG_SIGMOID:
+        drop(n->u.kids[0]);
+        break;
+    default: {
+        mg_extra *e = n->u.extra;
+        Py_ssize_t i;
+        n->u.extra = NULL;
+        if (e == NULL)
+            break;
+        for (i = 0; i < e->n; i++)
+            if (e->items[i] != NULL)
+                drop(e->items[i]);
+        Py_XDECREF(e->backward);
+        Py_XDECREF(e->op_name);
+        PyMem_Free(e);
+    }
+    }
+    n->op = MG_LEAF;
+    n->flags &= MG_INITIALISED;
+}
 
 /* tp_traverse / tp_clear helpers: children, closure and op name. */
 int mg_traverse_children(mg_node *n, visitproc visit, void *arg);

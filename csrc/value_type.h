@@ -44,7 +44,7 @@ static Py_ssize_t mg_doomed_len = 0, mg_doomed_cap = 0;
 static int mg_freeing = 0;
 static PyTypeObject *mg_value_type;
 
-static void mg_drop_child(PyObject *child)
+static inline void mg_drop_child(PyObject *child)
 {
     if (Py_REFCNT(child) == 1 && Py_TYPE(child) == mg_value_type) {
         if (mg_doomed_len == mg_doomed_cap) {
@@ -131,6 +131,59 @@ static PyObject *mg_nb_multiply(PyObject *a, PyObject *b)
     return mg_cython_nb_multiply(a, b);
 }
 
+/* Value(x) for one float or int, what a training loop calls per input: a
+ * leaf straight from the free list, past tp_new's argument tuple and
+ * __init__'s parsing; Value(x) for anything else goes through type.__call__
+ * as before. Only the exact Value type has this: tp_vectorcall is never
+ * inherited, so subclasses are made the ordinary way. */
+static PyObject *mg_value_call_generic(PyObject *type, PyObject *const *args, Py_ssize_t nargs,
+                                       PyObject *kwnames)
+{
+    PyObject *argtuple, *kwargs = NULL, *out = NULL;
+    Py_ssize_t i;
+    argtuple = PyTuple_New(nargs);
+    if (argtuple == NULL)
+        return NULL;
+    for (i = 0; i < nargs; i++) {
+        Py_INCREF(args[i]);
+        PyTuple_SET_ITEM(argtuple, i, args[i]);
+    }
+    if (kwnames != NULL && PyTuple_GET_SIZE(kwnames) > 0) {
+        kwargs = PyDict_New();
+        if (kwargs == NULL)
+            goto done;
+        for (i = 0; i < PyTuple_GET_SIZE(kwnames); i++)
+            if (PyDict_SetItem(kwargs, PyTuple_GET_ITEM(kwnames, i), args[nargs + i]) < 0)
+                goto done;
+    }
+    out = PyType_Type.tp_call(type, argtuple, kwargs);
+done:
+    Py_DECREF(argtuple);
+    Py_XDECREF(kwargs);
+    return out;
+}
+
+static PyObject *mg_value_vectorcall(PyObject *type, PyObject *const *args, size_t nargsf,
+                                     PyObject *kwnames)
+{
+    Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
+    PyObject *out;
+    double x;
+    if (nargs != 1 || kwnames != NULL || (!PyFloat_CheckExact(args[0]) && !PyLong_CheckExact(args[0])))
+        return mg_value_call_generic(type, args, nargs, kwnames);
+    if (PyFloat_CheckExact(args[0])) {
+        x = PyFloat_AS_DOUBLE(args[0]);
+    } else {
+        x = PyLong_AsDouble(args[0]);  /* OverflowError as float(int) gives */
+        if (x == -1.0 && PyErr_Occurred())
+            return NULL;
+    }
+    out = mg_value_alloc((PyTypeObject *)type);
+    if (out != NULL)
+        MG_NODE(out)->data = x;
+    return out;
+}
+
 /* Installs the slots above and checks the layout; 0, or -1 with an exception. */
 static int mg_value_type_ready(PyTypeObject *type, PyObject *probe)
 {
@@ -150,6 +203,7 @@ static int mg_value_type_ready(PyTypeObject *type, PyObject *probe)
     type->tp_dealloc = mg_value_dealloc;
     type->tp_traverse = mg_value_traverse;
     type->tp_clear = mg_value_clear;
+    type->tp_vectorcall = mg_value_vectorcall;
     return 0;
 }
 

@@ -19,6 +19,8 @@ BACKEND = "compiled"
 
 cdef extern from "Python.h":
     double PyFloat_AsDouble(object) except? -1.0
+    Py_ssize_t PySequence_Fast_GET_SIZE(object)
+    PyObject *PySequence_Fast_GET_ITEM(object, Py_ssize_t)  # borrowed
     int PyObject_GenericSetAttr(object, object, PyObject *) except -1
 
 
@@ -148,17 +150,29 @@ cdef inline object operand(object other):
 
 
 cdef Py_ssize_t fill_items(mg_extra *e, Py_ssize_t at, object seq, str where) except -1:
-    """Stores seq's items (numbers become leaves) as children at..at+len."""
-    cdef Py_ssize_t i = at
-    for x in seq:
-        if not isinstance(x, Value):
+    """Stores seq's items (numbers become leaves) as children at, at+1, ...,
+    where the caller made room for len(seq) of them. A number's __float__ may
+    run any code, even code that resizes seq: that is caught, not overrun."""
+    cdef Py_ssize_t i, n
+    cdef PyObject *item
+    if type(seq) is not list and type(seq) is not tuple:
+        seq = tuple(seq)
+    n = PySequence_Fast_GET_SIZE(seq)
+    if at + n > e.n:
+        raise RuntimeError(f"{where}: an input changed size while it was read")
+    for i in range(n):
+        if PySequence_Fast_GET_SIZE(seq) != n:
+            raise RuntimeError(f"{where}: an input changed size while it was read")
+        item = PySequence_Fast_GET_ITEM(seq, i)
+        if not isinstance(<object>item, Value):
+            x = <object>item
             if not mg_is_real(x):
                 raise TypeError(f"{where}: expected Values or real numbers, not {type(x).__name__}")
             x = leaf(as_double(x))
-        Py_INCREF(x)
-        e.items[i] = <PyObject *>x
-        i += 1
-    return i
+            item = <PyObject *>x
+        Py_INCREF(<object>item)
+        e.items[at + i] = item
+    return at + n
 
 
 cdef double real_operand(object x, str where) except? -1.0:
@@ -416,21 +430,33 @@ def dense(list weights, list biases, xs, bint relu):
 
 
 cdef list dense_nodes(weights, biases, list inputs, bint relu):
-    """dense's nodes; the caller has checked that every row of weights has
-    len(inputs) entries and that every bias is a Value."""
-    cdef Py_ssize_t j, k = len(weights), n = len(inputs)
+    """dense's nodes. weights and biases are lists or tuples, inputs a list of
+    Values that only the caller can reach; the caller has checked that every
+    row of weights has len(inputs) entries and that every bias is a Value.
+    (A weight that is a number runs its __float__, which could change
+    weights or biases: hence the checks in the loop.)"""
+    cdef Py_ssize_t i, j, k = PySequence_Fast_GET_SIZE(weights), n = len(inputs)
     cdef list out = [None] * k
     cdef Value node
     cdef mg_extra *e
+    cdef PyObject *x
     for j in range(k):
+        if PySequence_Fast_GET_SIZE(weights) != k:
+            raise RuntimeError("dense: the weights changed while the layer was computed")
         node = nary(MG_DOT, 2 * n + 1)
         e = node.node.u.extra
         e.pairs = n
-        fill_items(e, 0, weights[j], "dense")
-        fill_items(e, n, inputs, "dense")
-        bias = biases[j]
-        Py_INCREF(bias)
-        e.items[2 * n] = <PyObject *>bias
+        fill_items(e, 0, <object>PySequence_Fast_GET_ITEM(weights, j), "dense")
+        for i in range(n):
+            x = PySequence_Fast_GET_ITEM(inputs, i)
+            Py_INCREF(<object>x)
+            e.items[n + i] = x
+        if (PySequence_Fast_GET_SIZE(biases) != k
+                or not isinstance(<object>PySequence_Fast_GET_ITEM(biases, j), Value)):
+            raise RuntimeError("dense: the biases changed while the layer was computed")
+        x = PySequence_Fast_GET_ITEM(biases, j)
+        Py_INCREF(<object>x)
+        e.items[2 * n] = x
         finish(node)
         out[j] = unary(MG_RELU, node) if relu else node
     return out
@@ -481,6 +507,7 @@ cdef class DensePlan:
             if type(v) is not Value and not (type(v) is float or type(v) is int):
                 return None
         x = [v if type(v) is Value else leaf(as_double(v)) for v in xs]
+        cdef tuple ws
         for i in range(len(self.weights)):
             ws = self.weights[i]
             for j in range(len(ws)):

@@ -141,6 +141,11 @@ class MLP(Module):
             x = layer(x)
         return x
 
+    def __getstate__(self):  # pickle and copy: the plan is remade on the next call
+        state = dict(self.__dict__)
+        state.pop("_plan", None)
+        return state
+
     def _make_plan(self):
         """A DensePlan over the layers when calling it is the same as calling
         each layer: plain Layers of plain compiled Neurons, each but the last
