@@ -28,6 +28,17 @@ for _ in range(5):
     tape.backward()
     opt.step()
 
+classifier = nn.MLP(2, [4, 3])  # one-call forward and batch cross-entropy
+labels = [i % 3 for i in range(len(X))]
+for _ in range(3):
+    loss = losses.cross_entropy([classifier(list(map(mf.Value, row))) for row in X], labels)
+    loss.backward()
+classifier.layers[0].neurons.append(nn.Neuron(2))  # the plan steps aside: the layers raise
+try:
+    classifier(X[0])
+except ValueError:
+    pass
+
 
 def sigmoid(v):
     s = 1 / (1 + math.exp(-v.data))
