@@ -550,7 +550,8 @@ def nll_rows(list rows, list targets):
     the same for all) and every target an int in [0, C): losses.py then takes
     its own path, which handles everything else and words the errors."""
     cdef Py_ssize_t i, j, c, n = len(rows)
-    cdef list row, out
+    cdef list out, frozen
+    cdef tuple row
     cdef double top
     cdef Value total, shifted_t
     if n == 0 or len(targets) != n or type(rows[0]) is not list:
@@ -562,16 +563,21 @@ def nll_rows(list rows, list targets):
     if index == NULL:
         raise MemoryError()
     try:
-        for i in range(n):  # check everything before making a node
-            row = rows[i] if type(rows[i]) is list else None
-            if row is None or len(row) != c or not class_index(targets[i], c, &index[i]):
+        for i in range(n):  # first, as an __index__ may run any code
+            if not class_index(targets[i], c, &index[i]):
                 return None
+        frozen = [None] * n  # tuples: nothing can change them while nodes are made
+        for i in range(n):
+            if type(rows[i]) is not list or len(<list>rows[i]) != c:
+                return None
+            row = tuple(<list>rows[i])
             for j in range(c):
                 if type(row[j]) is not Value:
                     return None
+            frozen[i] = row
         out = [None] * n
         for i in range(n):
-            row = rows[i]
+            row = frozen[i]
             # the steps of losses._nll: shift by the max, exp, sum, log, minus the target's
             top = (<Value>row[0]).node.data
             for j in range(1, c):

@@ -433,3 +433,10 @@ def test_the_one_call_path_leaves_anything_unusual_to_losses(compiled):
         assert compiled.nll_rows(bad_rows, bad_targets) is None
     with pytest.raises(TypeError):
         compiled.nll_rows(tuple(rows), TARGETS)  # its own arguments are lists, by signature
+
+    class Sneaky:
+        def __index__(self):  # runs before any row is read
+            rows[1].clear()
+            return 0
+
+    assert compiled.nll_rows(rows, [Sneaky(), 0, 1, 1]) is None
