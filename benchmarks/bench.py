@@ -375,7 +375,7 @@ def yinyang_step(backend, Xl, yl, taped=False):
     return step
 
 
-def yinyang_tape_runners(found):
+def yinyang_tape_runners():
     """The same taped step on both engines: what compile() buys on each."""
     from micrograd_fast.datasets import make_yinyang
 
@@ -579,7 +579,7 @@ def main(argv=None):
 
     def yinyang_taped():
         return summarise("yin-yang step, taped on both", "s",
-                         interleaved(yinyang_tape_runners(found), repeats), "reference")
+                         interleaved(yinyang_tape_runners(), repeats), "reference")
 
     def yinyang_large():
         return summarise("yin-yang step (1000 points, AdamW)", "s",

@@ -121,6 +121,25 @@ def _one_dense_call(neurons):
 _NONLIN = operator.attrgetter("nonlin")
 
 
+def _one_plan(layers):
+    """Whether calling layers in turn can be one DensePlan call: plain Layers
+    of plain compiled Neurons, each layer but the last with more than one
+    output (with one, it passes a Value, not a list, to the next layer)."""
+    if type(layers) is not list or not layers:
+        return False
+    for i, layer in enumerate(layers):
+        neurons = layer.neurons
+        if type(layer).__call__ is not Layer.__call__ or type(neurons) is not list or not neurons:
+            return False
+        if len(neurons) == 1 and i < len(layers) - 1:
+            return False
+        if not _one_dense_call(neurons):
+            return False
+        if not all(type(n.b) is CompiledValue and type(n.w) is list for n in neurons):
+            return False
+    return True
+
+
 class MLP(Module):
 
     _plan = (None, -1)  # a DensePlan or None, and the _edits count it was made at
@@ -147,16 +166,9 @@ class MLP(Module):
         return state
 
     def _make_plan(self):
-        """A DensePlan over the layers when calling it is the same as calling
-        each layer: plain Layers of plain compiled Neurons, each but the last
-        with more than one output (one output is a Value, not a list)."""
         plan = None
         layers = self.layers
-        if DensePlan is not None and type(layers) is list and layers and all(
-                type(layer).__call__ is Layer.__call__ and type(layer.neurons) is list and layer.neurons
-                and _one_dense_call(layer.neurons) for layer in layers) and all(
-                len(layer.neurons) > 1 for layer in layers[:-1]) and all(
-                type(n.b) is CompiledValue and type(n.w) is list for layer in layers for n in layer.neurons):
+        if DensePlan is not None and _one_plan(layers):
             plan = DensePlan([layers] + [layer.neurons for layer in layers],
                              [[n.w for n in layer.neurons] for layer in layers],
                              [[n.b for n in layer.neurons] for layer in layers],
