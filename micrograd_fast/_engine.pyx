@@ -149,19 +149,19 @@ cdef inline object operand(object other):
     return None
 
 
-cdef Py_ssize_t fill_items(mg_extra *e, Py_ssize_t at, object seq, str where) except -1:
+cdef int fill_items(mg_extra *e, Py_ssize_t at, Py_ssize_t count, object seq, str where) except -1:
     """Stores seq's items (numbers become leaves) as children at, at+1, ...,
-    where the caller made room for len(seq) of them. A number's __float__ may
-    run any code, even code that resizes seq: that is caught, not overrun."""
-    cdef Py_ssize_t i, n
+    at+count-1, the slots the caller made for them. A number's __float__ may
+    run any code, even code that resizes seq or another input: any length but
+    count is caught, so no slot is overrun or left empty."""
+    cdef Py_ssize_t i
     cdef PyObject *item
     if type(seq) is not list and type(seq) is not tuple:
         seq = tuple(seq)
-    n = PySequence_Fast_GET_SIZE(seq)
-    if at + n > e.n:
-        raise RuntimeError(f"{where}: an input changed size while it was read")
-    for i in range(n):
-        if PySequence_Fast_GET_SIZE(seq) != n:
+    if at + count > e.n:
+        raise SystemError(f"{where}: {count} children do not fit at {at} of {e.n}")
+    for i in range(count):
+        if PySequence_Fast_GET_SIZE(seq) != count:
             raise RuntimeError(f"{where}: an input changed size while it was read")
         item = PySequence_Fast_GET_ITEM(seq, i)
         if not isinstance(<object>item, Value):
@@ -172,7 +172,9 @@ cdef Py_ssize_t fill_items(mg_extra *e, Py_ssize_t at, object seq, str where) ex
             item = <PyObject *>x
         Py_INCREF(<object>item)
         e.items[at + i] = item
-    return at + n
+    if PySequence_Fast_GET_SIZE(seq) != count:  # also when count is 0
+        raise RuntimeError(f"{where}: an input changed size while it was read")
+    return 0
 
 
 cdef double real_operand(object x, str where) except? -1.0:
@@ -204,7 +206,7 @@ cdef class Value:
             e = mg_extra_new(len(children))
             if e == NULL:
                 raise MemoryError()
-            fill_items(e, 0, children, "Value")
+            fill_items(e, 0, len(children), children, "Value")
             Py_INCREF(op)
             e.op_name = <PyObject *>op
             self.node.u.extra = e
@@ -405,8 +407,8 @@ def dot(ws, xs, bias=0.0):
     cdef mg_extra *e = out.node.u.extra
     e.pairs = n
     e.start = start
-    fill_items(e, 0, ws, "dot")
-    fill_items(e, n, xs, "dot")
+    fill_items(e, 0, n, ws, "dot")
+    fill_items(e, n, n, xs, "dot")
     if has_bias:
         Py_INCREF(bias)
         e.items[2 * n] = <PyObject *>bias
@@ -446,7 +448,7 @@ cdef list dense_nodes(weights, biases, list inputs, bint relu):
         node = nary(MG_DOT, 2 * n + 1)
         e = node.node.u.extra
         e.pairs = n
-        fill_items(e, 0, <object>PySequence_Fast_GET_ITEM(weights, j), "dense")
+        fill_items(e, 0, n, <object>PySequence_Fast_GET_ITEM(weights, j), "dense")
         for i in range(n):
             x = PySequence_Fast_GET_ITEM(inputs, i)
             Py_INCREF(<object>x)
@@ -539,7 +541,7 @@ def sum(values, start=0.0):
         Py_INCREF(start)
         e.items[0] = <PyObject *>start
         out.node.flags |= MG_START_IS_CHILD
-    fill_items(e, start_is_child, values, "sum")
+    fill_items(e, start_is_child, len(values), values, "sum")
     return finish(out)
 
 

@@ -77,3 +77,36 @@ def test_dense_plan_rejects_bad_input(compiled):
         compiled.DensePlan([], [w], [[V(0.0), V(1.0)]], [True])
     with pytest.raises(TypeError, match="bias is a float"):
         compiled.DensePlan([], [w], [[0.0]], [True])
+
+
+def test_an_input_resized_by_a_numbers_float_raises(backend):
+    """A weight's __float__ that empties the inputs mid-read: an exception,
+    never a node with a missing child (the compiled engine used to crash)."""
+    V = backend.Value
+    xs = [1.0, 2.0]
+
+    class Shrinker:
+        def __float__(self):
+            xs.clear()
+            return 1.0
+
+    with pytest.raises((ValueError, RuntimeError)):
+        backend.dot([Shrinker(), V(1.0)], xs)
+    xs[:] = [V(1.0), V(2.0)]
+    with pytest.raises((ValueError, RuntimeError)):
+        backend.dense([[Shrinker(), V(1.0)], xs], [V(0.0), V(0.0)], [V(3.0), V(4.0)], True)
+
+
+def test_a_list_shrunk_while_summed_raises(compiled):
+    """The reference, iterating in Python, sums what is left, as builtins.sum
+    would; the compiled node has made room for every item, so it must refuse."""
+    values = []
+
+    class Shrinker:
+        def __float__(self):
+            values.clear()
+            return 1.0
+
+    values += [Shrinker(), 1.0, 2.0]
+    with pytest.raises(RuntimeError, match="changed size"):
+        compiled.sum(values)
