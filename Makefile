@@ -29,4 +29,4 @@ valgrind: build
 	  $(PYEXE) tools/memcheck_loop.py
 
 clean:
-	rm -rf build micrograd_fast/_engine.c micrograd_fast/*.so
+	rm -rf build src/_engine.c micrograd_fast/*.so

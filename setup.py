@@ -1,5 +1,6 @@
-"""Builds micrograd_fast._engine from micrograd_fast/_engine.pyx and the C in csrc/."""
+"""Builds micrograd_fast._engine: the Cython module in src/ over the C in csrc/."""
 
+import glob
 import os
 
 from Cython.Build import cythonize
@@ -17,12 +18,11 @@ if os.environ.get("MICROGRAD_FAST_SANITIZE"):
 
 engine = Extension(
     "micrograd_fast._engine",
-    sources=["micrograd_fast/_engine.pyx", "csrc/graph.c", "csrc/tape.c"],
+    sources=["src/_engine.pyx"] + sorted(glob.glob("csrc/*.c")),
     include_dirs=["csrc"],
-    depends=["csrc/node.h", "csrc/ops.h", "csrc/float_math.h", "csrc/graph.h", "csrc/value_type.h", "csrc/tape.h",
-             "micrograd_fast/_engine.pxd"],
+    depends=sorted(glob.glob("csrc/*.h") + glob.glob("src/*.pxi") + glob.glob("src/*.pxd")),
     extra_compile_args=compile_args,
     extra_link_args=link_args,
 )
 
-setup(ext_modules=cythonize([engine], compiler_directives={"language_level": "3"}))
+setup(ext_modules=cythonize([engine], include_path=["src"], compiler_directives={"language_level": "3"}))

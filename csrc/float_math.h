@@ -5,7 +5,7 @@
 #define MG_FLOAT_MATH_H
 
 #include <math.h>
-#include "node.h"
+#include "errors.h"
 
 static inline int mg_is_odd_integer(double x)
 {

@@ -12,19 +12,6 @@
  * with no hash set and nothing to clear afterwards. 48 bits never wrap. */
 static uint64_t mg_epoch = 0;
 
-static _Thread_local int mg_recording_off = 0;
-int mg_threads_without_grad = 0;  /* changed only with the GIL held */
-
-int mg_thread_grad_enabled(void) { return !mg_recording_off; }
-
-void mg_set_grad_enabled(int enabled)
-{
-    if (mg_recording_off == !enabled)
-        return;
-    mg_recording_off = !enabled;
-    mg_threads_without_grad += enabled ? -1 : 1;
-}
-
 /* Scratch arrays kept between sorts, so that a training loop's backward()
  * neither allocates nor faults in fresh pages. A sort takes them (leaving
  * NULL, so a nested or concurrent sort allocates its own) and gives them back;
@@ -164,14 +151,14 @@ int mg_backward(PyObject *root)
     return err;
 }
 
-mg_extra *mg_extra_new(Py_ssize_t n)
+mg_nary *mg_nary_new(Py_ssize_t count)
 {
-    mg_extra *e;
-    if (n < 0 || (size_t)n > (PY_SSIZE_T_MAX - sizeof(mg_extra)) / sizeof(PyObject *))
+    mg_nary *e;
+    if (count < 0 || (size_t)count > (PY_SSIZE_T_MAX - sizeof(mg_nary)) / sizeof(PyObject *))
         return NULL;
-    e = PyMem_Calloc(1, sizeof(mg_extra) + (size_t)n * sizeof(PyObject *));
+    e = PyMem_Calloc(1, sizeof(mg_nary) + (size_t)count * sizeof(PyObject *));
     if (e != NULL)
-        e->n = n;
+        e->count = count;
     return e;
 }
 
@@ -181,26 +168,26 @@ int mg_set_custom_backward(mg_node *n, PyObject *fn, PyObject *op_name)
     if (n->op != MG_CUSTOM) {
         PyObject *const *kids;
         Py_ssize_t i, nkids = mg_children(n, &kids);
-        mg_extra *e = mg_extra_new(nkids);
+        mg_nary *e = mg_nary_new(nkids);
         if (e == NULL)
             return MG_ERR_NO_MEMORY;
         for (i = 0; i < nkids; i++)  /* the references move into e */
-            e->items[i] = kids[i];
-        if (mg_is_nary(n))
-            PyMem_Free(n->u.extra);
+            e->children[i] = kids[i];
+        if (mg_op_layout[n->op] == MG_CHILD_LIST)
+            PyMem_Free(n->u.nary);
         Py_INCREF(op_name);
         e->op_name = op_name;
-        n->u.extra = e;
+        n->u.nary = e;
         n->op = MG_CUSTOM;
     }
-    if (n->u.extra == NULL) {
-        n->u.extra = mg_extra_new(0);
-        if (n->u.extra == NULL)
+    if (n->u.nary == NULL) {
+        n->u.nary = mg_nary_new(0);
+        if (n->u.nary == NULL)
             return MG_ERR_NO_MEMORY;
     }
-    old = n->u.extra->backward;
+    old = n->u.nary->backward;
     Py_XINCREF(fn);
-    n->u.extra->backward = fn;
+    n->u.nary->backward = fn;
     Py_XDECREF(old);
     return MG_OK;
 }
@@ -221,13 +208,13 @@ int mg_traverse_children(mg_node *n, visitproc visit, void *arg)
     Py_ssize_t i, nkids = mg_children(n, &kids);
     for (i = 0; i < nkids; i++)
         Py_VISIT(kids[i]);
-    if (n->op == MG_CUSTOM && n->u.extra != NULL)
-        Py_VISIT(n->u.extra->backward);
+    if (n->op == MG_CUSTOM && n->u.nary != NULL)
+        Py_VISIT(n->u.nary->backward);
     return 0;
 }
 
 void mg_clear_closure(mg_node *n)
 {
-    if (n->op == MG_CUSTOM && n->u.extra != NULL)
-        Py_CLEAR(n->u.extra->backward);
+    if (n->op == MG_CUSTOM && n->u.nary != NULL)
+        Py_CLEAR(n->u.nary->backward);
 }

@@ -1,5 +1,5 @@
 /* Whole-graph operations over nodes: topological order, backward, and the
- * bookkeeping of a node's children (release, GC traversal). */
+ * bookkeeping of a node's children (child lists, release, GC traversal). */
 #ifndef MG_GRAPH_H
 #define MG_GRAPH_H
 
@@ -15,11 +15,11 @@ void mg_free_order(PyObject **order, Py_ssize_t cap);
 /* root.grad = 1, then every node's local chain rule in reverse topological order. */
 int mg_backward(PyObject *root);
 
-/* A new mg_extra for n children (items zeroed), or NULL if out of memory. */
-mg_extra *mg_extra_new(Py_ssize_t n);
+/* A new child list for count children (all NULL), or NULL if out of memory. */
+mg_nary *mg_nary_new(Py_ssize_t count);
 
-/* Makes n an MG_CUSTOM node (moving its children into an extra) and stores
- * the closure fn. Returns MG_OK or MG_ERR_NO_MEMORY. */
+/* Makes n an MG_CUSTOM node (moving its children into a child list) and
+ * stores the closure fn. Returns MG_OK or MG_ERR_NO_MEMORY. */
 int mg_set_custom_backward(mg_node *n, PyObject *fn, PyObject *op_name);
 
 /* Drops every reference n holds and makes it a leaf (no_grad, dealloc);
@@ -29,28 +29,32 @@ void mg_release_children(mg_node *n);
 
 static inline void mg_release_children_with(mg_node *n, void (*drop)(PyObject *))
 {
-    switch (n->op) {
-    case MG_LEAF:
-        break;
-    case MG_ADD: case MG_MUL: case MG_POWV:
+    switch (mg_op_layout[n->op]) {
+    case MG_TWO_CHILDREN:
         drop(n->u.kids[1]);
         /* fall through */
-    case MG_POW: case MG_RELU: case MG_TANH: case MG_EXP: case MG_LOG: case MG_SIGMOID:
+    case MG_ONE_CHILD:
         drop(n->u.kids[0]);
         break;
-    default: {
-        mg_extra *e = n->u.extra;
+    case MG_BASE_AND_EXPONENT:
+        drop(n->u.pow.base);
+        break;
+    case MG_CHILD_LIST: {
+        mg_nary *e = n->u.nary;
         Py_ssize_t i;
-        n->u.extra = NULL;
+        n->u.nary = NULL;
         if (e == NULL)
             break;
-        for (i = 0; i < e->n; i++)
-            if (e->items[i] != NULL)
-                drop(e->items[i]);
+        for (i = 0; i < e->count; i++)
+            if (e->children[i] != NULL)
+                drop(e->children[i]);
         Py_XDECREF(e->backward);
         Py_XDECREF(e->op_name);
         PyMem_Free(e);
+        break;
     }
+    default:
+        break;
     }
     n->op = MG_LEAF;
     n->flags &= MG_INITIALISED;
@@ -59,16 +63,5 @@ static inline void mg_release_children_with(mg_node *n, void (*drop)(PyObject *)
 /* tp_traverse / tp_clear helpers: children, closure and op name. */
 int mg_traverse_children(mg_node *n, visitproc visit, void *arg);
 void mg_clear_closure(mg_node *n);
-
-/* Per-thread recording switch (micrograd_fast.no_grad). Every op asks, so the
- * common answer comes from a plain global: no thread is inside no_grad. */
-extern int mg_threads_without_grad;
-int mg_thread_grad_enabled(void);
-void mg_set_grad_enabled(int enabled);
-
-static inline int mg_grad_enabled(void)
-{
-    return mg_threads_without_grad == 0 || mg_thread_grad_enabled();
-}
 
 #endif

@@ -8,7 +8,8 @@
 #include "float_math.h"
 
 #define KID(n, i) MG_NODE((n)->u.kids[i])
-#define ITEM(e, i) MG_NODE((e)->items[i])
+#define BASE(n) MG_NODE((n)->u.pow.base)
+#define CHILD(e, i) MG_NODE((e)->children[i])
 
 /* Returns MG_OK, or an error code with out->data unchanged. */
 static inline int mg_forward(mg_node *out)
@@ -18,7 +19,7 @@ static inline int mg_forward(mg_node *out)
     switch (out->op) {
     case MG_ADD: r = KID(out, 0)->data + KID(out, 1)->data; break;
     case MG_MUL: r = KID(out, 0)->data * KID(out, 1)->data; break;
-    case MG_POW: r = mg_pow(KID(out, 0)->data, out->u.pow.exponent, &err); break;
+    case MG_POW: r = mg_pow(BASE(out)->data, out->u.pow.exponent, &err); break;
     case MG_POWV: r = mg_pow(KID(out, 0)->data, KID(out, 1)->data, &err); break;
     case MG_RELU: {
         double a = KID(out, 0)->data;
@@ -30,22 +31,22 @@ static inline int mg_forward(mg_node *out)
     case MG_LOG: r = mg_log(KID(out, 0)->data, &err); break;
     case MG_SIGMOID: r = mg_sigmoid(KID(out, 0)->data); break;
     case MG_DOT: {
-        const mg_extra *e = out->u.extra;
+        const mg_nary *e = out->u.nary;
         Py_ssize_t i, n = e->pairs;
-        r = e->n > 2 * n ? ITEM(e, 2 * n)->data : e->start;
+        r = e->count > 2 * n ? CHILD(e, 2 * n)->data : e->start;
         for (i = 0; i < n; i++)
-            r = r + ITEM(e, i)->data * ITEM(e, n + i)->data;
+            r = r + CHILD(e, i)->data * CHILD(e, n + i)->data;
         break;
     }
     case MG_SUM: {
-        const mg_extra *e = out->u.extra;
+        const mg_nary *e = out->u.nary;
         Py_ssize_t i = 0;
         if (out->flags & MG_START_IS_CHILD)
-            r = ITEM(e, i++)->data;
+            r = CHILD(e, i++)->data;
         else
             r = e->start;
-        for (; i < e->n; i++)
-            r = r + ITEM(e, i)->data;
+        for (; i < e->count; i++)
+            r = r + CHILD(e, i)->data;
         break;
     }
     default:  /* leaves and custom ops keep the data they were given */
@@ -72,9 +73,9 @@ static inline int mg_backward_local(mg_node *out)
         break;
     case MG_POW: {
         const double e = out->u.pow.exponent;
-        const double p = mg_pow(KID(out, 0)->data, e - 1, &err);
+        const double p = mg_pow(BASE(out)->data, e - 1, &err);
         if (err == MG_OK)
-            KID(out, 0)->grad += (e * p) * g;
+            BASE(out)->grad += (e * p) * g;
         break;
     }
     case MG_POWV: {
@@ -98,26 +99,26 @@ static inline int mg_backward_local(mg_node *out)
     }
     case MG_SIGMOID: KID(out, 0)->grad += (out->data * (1.0 - out->data)) * g; break;
     case MG_DOT: {
-        const mg_extra *e = out->u.extra;
+        const mg_nary *e = out->u.nary;
         Py_ssize_t i, n = e->pairs;
         for (i = 0; i < n; i++) {
-            mg_node *w = ITEM(e, i), *x = ITEM(e, n + i);
+            mg_node *w = CHILD(e, i), *x = CHILD(e, n + i);
             w->grad += x->data * g;
             x->grad += w->data * g;
         }
-        if (e->n > 2 * n)
-            ITEM(e, 2 * n)->grad += g;
+        if (e->count > 2 * n)
+            CHILD(e, 2 * n)->grad += g;
         break;
     }
     case MG_SUM: {
-        const mg_extra *e = out->u.extra;
+        const mg_nary *e = out->u.nary;
         Py_ssize_t i;
-        for (i = 0; i < e->n; i++)
-            ITEM(e, i)->grad += g;
+        for (i = 0; i < e->count; i++)
+            CHILD(e, i)->grad += g;
         break;
     }
     case MG_CUSTOM: {
-        PyObject *fn = out->u.extra ? out->u.extra->backward : NULL, *r;
+        PyObject *fn = out->u.nary ? out->u.nary->backward : NULL, *r;
         if (fn == NULL)
             break;
         Py_INCREF(fn);  /* the closure may replace itself while it runs */
@@ -135,5 +136,6 @@ static inline int mg_backward_local(mg_node *out)
 }
 
 #undef KID
-#undef ITEM
+#undef BASE
+#undef CHILD
 #endif

@@ -1,0 +1,44 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, initializedcheck=False
+# cython: cdivision=True, embedsignature=True
+"""The compiled engine: micrograd's Value over C nodes (csrc/).
+
+Arithmetic on Values builds a node with no Python closure, set or tuple; each
+op's forward and chain rule live in csrc/ops.h, backward() sorts and sweeps the
+graph in C. Semantics are those of micrograd_fast/reference.py, bit for bit.
+
+One module, split by job (the .pxi files are pasted in here by Cython):
+  nodes.pxi    making nodes from Python objects: numbers, lists of children
+  value.pxi    the Value type
+  fused.pxi    n-ary nodes: dot, sum, dense, and DensePlan (a model in one call)
+  tape.pxi     topological order, Tape and compile, assign
+  kernels.pxi  what the libraries run over many Values: optimizer updates,
+               batch cross-entropy, the no_grad switch
+The names it exports are the engine contract: micrograd_fast/reference.py
+exports the same, and only micrograd_fast/engine.py imports either.
+"""
+
+cimport cython
+from cpython.object cimport PyObject, PyTypeObject
+from cpython.ref cimport Py_DECREF, Py_INCREF, Py_XDECREF
+from cpython.mem cimport PyMem_Free, PyMem_Malloc
+from libc.math cimport sqrt
+from libc.stdint cimport uint8_t
+
+from mg_core cimport *
+
+BACKEND = "compiled"
+
+__all__ = [
+    "BACKEND", "Value", "DensePlan", "Tape",
+    "dot", "sum", "dense", "compile", "assign", "topo_order",
+    "zero_grads", "sgd_update", "adam_update", "nll_rows",
+    "grad_enabled", "set_grad_enabled",
+]
+
+include "nodes.pxi"
+include "value.pxi"
+include "fused.pxi"
+include "tape.pxi"
+include "kernels.pxi"
+
+mg_value_type_ready(<PyTypeObject *>Value, Value.__new__(Value))

@@ -1,0 +1,100 @@
+# Declarations of the C layer (csrc/) for src/_engine.pyx: nothing but what
+# the C headers define. Named apart from the module on purpose: Cython would
+# take a file called _engine.pxd as the module's own declarations.
+from cpython.object cimport PyObject, PyTypeObject
+from libc.stdint cimport uint8_t, uint64_t
+
+
+cdef extern from "op_table.h":
+    # the op codes; their values, names and layouts come from MG_OP_TABLE
+    enum mg_op:
+        MG_LEAF, MG_ADD, MG_MUL, MG_POW, MG_POWV, MG_RELU, MG_TANH, MG_EXP,
+        MG_LOG, MG_SIGMOID, MG_DOT, MG_SUM, MG_CUSTOM, MG_NUM_OPS
+    const char *const mg_op_names[]
+
+
+cdef extern from "errors.h":
+    enum mg_error:
+        MG_OK
+    int mg_raise(int err) except -1
+
+
+cdef extern from "node.h":
+    enum:
+        MG_INITIALISED, MG_INT_EXPONENT, MG_START_IS_CHILD
+
+    ctypedef struct mg_nary:
+        Py_ssize_t count
+        Py_ssize_t pairs
+        double start
+        PyObject *backward
+        PyObject *op_name
+        PyObject *children[1]  # really a flexible array of count
+
+    ctypedef struct mg_pow_operands:
+        PyObject *base
+        double exponent
+
+    ctypedef union mg_node_children:
+        PyObject *kids[2]
+        mg_pow_operands pow
+        mg_nary *nary
+
+    ctypedef struct mg_node:
+        double data
+        double grad
+        uint64_t op
+        uint64_t flags
+        uint64_t epoch
+        mg_node_children u
+
+    ctypedef struct mg_value:
+        mg_node node
+        PyObject *dict
+
+    mg_node *MG_NODE(object o)
+    Py_ssize_t mg_children(const mg_node *n, PyObject *const **kids)
+
+
+cdef extern from "float_math.h":
+    double mg_pow(double x, double y, int *err)
+
+
+cdef extern from "ops.h":
+    int mg_forward(mg_node *out)
+    int mg_backward_local(mg_node *out)
+
+
+cdef extern from "grad_mode.h":
+    int mg_grad_enabled()
+    void mg_set_grad_enabled(int enabled)
+
+
+cdef extern from "graph.h":
+    Py_ssize_t mg_topo_order(PyObject *root, PyObject ***order, Py_ssize_t *cap)
+    void mg_free_order(PyObject **order, Py_ssize_t cap)
+    int mg_backward(PyObject *root)
+    mg_nary *mg_nary_new(Py_ssize_t count)
+    int mg_set_custom_backward(mg_node *n, PyObject *fn, PyObject *op_name)
+    void mg_release_children(mg_node *n)
+
+
+cdef extern from "tape.h":
+    int mg_tape_forward(PyObject *const *order, const uint8_t *ops, Py_ssize_t n)
+    int mg_tape_backward(PyObject *const *order, const uint8_t *ops, Py_ssize_t n)
+
+
+cdef extern from "value.h":
+    int mg_value_type_ready(PyTypeObject *type, object probe) except -1
+    # each returns a new reference, or NULL with an exception set
+    object mg_new_leaf(double x)
+    object mg_new_binary(int op, object a, object b)
+    object mg_new_unary(int op, object a)
+    object mg_new_pow(object base, double exponent, bint integral)
+    object mg_new_nary(int op, Py_ssize_t count)  # children filled by the caller, then:
+    int mg_compute(object out) except -1
+    void mg_track(object o)
+    void mg_track_if_dict(object o)
+    void mg_untrack_new_leaf(object o)
+    bint mg_is_real(object x)
+    bint mg_is_integral(object x)
