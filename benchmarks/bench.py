@@ -27,12 +27,10 @@ import subprocess
 import sys
 import time
 
-from micrograd_fast import reference
+from micrograd_fast import engine as facade
 
-try:
-    from micrograd_fast import _engine as compiled
-except ImportError:  # pragma: no cover
-    compiled = None
+reference = facade.load("pure")
+compiled = facade.available().get("compiled")
 
 try:
     import micrograd.engine as upstream_engine
@@ -334,18 +332,14 @@ def yinyang_runners(found, n=100, eager=True):
 
 def yinyang_model(backend):
     """MLP(2, [8, 3]) from micrograd_fast.nn, its weights made by `backend`."""
-    from micrograd_fast import engine, nn
+    from micrograd_fast import nn
 
-    names = ("Value", "dot", "dense")
-    saved = [getattr(engine, name) for name in names]
-    for name in names:
-        setattr(engine, name, getattr(backend, name))
+    previous = facade.use(backend.BACKEND)
     try:
         random.seed(1337)
         return nn.MLP(2, [8, 3])
     finally:
-        for name, value in zip(names, saved):
-            setattr(engine, name, value)
+        facade.use(previous)
 
 
 def yinyang_step(backend, Xl, yl, taped=False):

@@ -1,26 +1,126 @@
-"""The live engine: the compiled one, or the pure-Python reference.
+"""The engine facade: the one module that imports an engine.
 
-``MICROGRAD_FAST_PURE=1`` in the environment selects the reference; a missing
-extension falls back to it with a RuntimeWarning. ``BACKEND`` says which is live.
+Two engines implement micrograd's Value and the kernels the libraries run
+over many Values: the compiled one (``micrograd_fast._engine``, built from
+src/ and csrc/) and the pure-Python reference (``micrograd_fast/reference.py``,
+the readable truth). Both export exactly the names in ``API``. This module
+re-exports the live engine's; the libraries (nn, optim, losses, ...) reach an
+engine only through it, at call time: the live one (``engine.Value``) or the
+one a given Value belongs to (``engine.engine_of(v)``).
+
+``MICROGRAD_FAST_PURE=1`` makes the reference live; so does a missing
+extension, with a RuntimeWarning that says why and what to do. ``use(name)``
+switches the live engine at run time (the tests run on both engines so).
 """
 
+import importlib
 import os
+import sys
 import warnings
 
-if os.environ.get("MICROGRAD_FAST_PURE") == "1":
-    from .reference import Value, assign, compile, dense, dot, sum  # noqa: A004
-    BACKEND = "pure"
-else:
-    try:
-        from ._engine import Value, assign, compile, dense, dot, sum  # noqa: A004
-        BACKEND = "compiled"
-    except ImportError as exc:  # pragma: no cover - depends on the install
-        warnings.warn(
-            f"micrograd_fast: compiled engine unavailable ({exc}); using the pure-Python reference",
-            RuntimeWarning,
-            stacklevel=2,
-        )
-        from .reference import Value, assign, compile, dense, dot, sum  # noqa: A004
-        BACKEND = "pure"
+# what every engine exports: micrograd's Value, the fused ops, the tape, and
+# the kernels the libraries call
+API = (
+    "Value", "dot", "sum", "dense", "DensePlan", "compile", "Tape", "assign", "topo_order",
+    "zero_grads", "sgd_update", "adam_update", "nll_rows", "grad_enabled", "set_grad_enabled",
+)
 
-__all__ = ["Value", "dot", "sum", "dense", "compile", "assign", "BACKEND"]
+MODULES = {"compiled": "micrograd_fast._engine", "pure": "micrograd_fast.reference"}
+
+_loaded = {}  # name -> module, or the ImportError that stopped it
+_engine_by_type = {}  # Value class (or subclass) -> its engine module
+
+
+def _source_checkout():
+    """The source checkout this package is imported from, or None if it is
+    an installed copy."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    return root if os.path.exists(os.path.join(root, "src", "_engine.pyx")) else None
+
+
+def _unavailable_message(exc):
+    checkout = _source_checkout()
+    if checkout is not None:
+        return (f"micrograd_fast: the compiled engine is not built in the source checkout at "
+                f"{checkout}, which is first on sys.path (the current directory or PYTHONPATH) "
+                f"and so shadows any installed copy; using the slow pure-Python reference. "
+                f"Build it in place with `pip install -e .` in {checkout}, or run from "
+                f"another directory. ({exc})")
+    return (f"micrograd_fast: the compiled engine could not be loaded ({exc}); using the slow "
+            f"pure-Python reference. Reinstall micrograd_fast for this Python "
+            f"({sys.version.split()[0]}).")
+
+
+def load(name):
+    """The engine module called name ('compiled' or 'pure'); ImportError if
+    it cannot be loaded."""
+    if name not in MODULES:
+        raise ValueError(f"no engine called {name!r}: choose from {', '.join(MODULES)}")
+    if name not in _loaded:
+        try:
+            _loaded[name] = importlib.import_module(MODULES[name])
+        except ImportError as exc:
+            _loaded[name] = exc
+    found = _loaded[name]
+    if isinstance(found, ImportError):
+        raise ImportError(f"the {name} engine is unavailable: {found}") from found
+    return found
+
+
+def available():
+    """name -> module, for every engine that loads here."""
+    found = {}
+    for name in MODULES:
+        try:
+            found[name] = load(name)
+        except ImportError:
+            pass
+    return found
+
+
+def value_types():
+    """The Value classes of every engine that loads here."""
+    return tuple(module.Value for module in available().values())
+
+
+def engine_of(value):
+    """The engine module that made value (for its fused ops and kernels), or
+    None if value is not a Value."""
+    module = _engine_by_type.get(type(value))
+    if module is not None:
+        return module
+    for module in available().values():
+        if isinstance(value, module.Value):
+            _engine_by_type[type(value)] = module
+            return module
+    return None
+
+
+def use(name):
+    """Makes engine name ('compiled' or 'pure') the live one, here and in
+    the micrograd_fast package; returns the name that was live."""
+    global BACKEND
+    module = load(name)
+    previous = globals().get("BACKEND")
+    names = {n: getattr(module, n) for n in API}
+    names["BACKEND"] = name
+    globals().update(names)
+    package = sys.modules.get("micrograd_fast")
+    if package is not None:
+        for n, value in names.items():
+            if hasattr(package, n):
+                setattr(package, n, value)
+    return previous
+
+
+def _start():
+    if os.environ.get("MICROGRAD_FAST_PURE") == "1":
+        return use("pure")
+    try:
+        return use("compiled")
+    except ImportError as exc:
+        warnings.warn(_unavailable_message(exc.__cause__ or exc), RuntimeWarning, stacklevel=4)
+        return use("pure")
+
+
+_start()

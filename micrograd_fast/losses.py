@@ -7,37 +7,19 @@ from the live engine's class, so the two are never mixed in one graph."""
 
 import operator
 
-from . import reference
-
-try:
-    from . import _engine
-except ImportError:  # pragma: no cover - the pure fallback
-    _engine = reference
+from . import engine
 
 REDUCTIONS = ("mean", "sum", "none")
 _SIGNS = {1, -1}
-_ENGINES = {_engine.Value: _engine, reference.Value: reference}
+_engine_of = engine.engine_of
 
 
-def _no_fast_path(rows, targets):
-    return None
-
-
-# Makes _nll's nodes for a whole batch of plain compiled Values, or says None.
-_nll_rows = getattr(_engine, "nll_rows", _no_fast_path)
-
-
-def _engine_of(v):
-    """The engine module a Value belongs to (for its one-node `sum`), or None.
-    isinstance rather than type(v).__module__, so that subclasses count."""
-    engine = _ENGINES.get(type(v))
-    if engine is not None:
-        return engine
-    if isinstance(v, _engine.Value):
-        return _engine
-    if isinstance(v, reference.Value):
-        return reference
-    return None
+def _nll_rows(rows, targets):
+    """The engine's one call for a whole batch (the same nodes as _nll makes
+    row by row), or None when it does not apply."""
+    first = rows[0][0] if rows and type(rows[0]) is list and rows[0] else None
+    kernels = _engine_of(first)
+    return kernels.nll_rows(rows, targets) if kernels is not None else None
 
 
 def _values(values, what):
@@ -45,17 +27,17 @@ def _values(values, what):
     values = values if type(values) is list else list(values)
     if not values:
         raise ValueError(f"{what}: empty input")
-    engine = _engine_of(values[0])
+    kernels = _engine_of(values[0])
     # the common case, all of one engine's own class, in one C-speed pass
-    if engine is not None and len(set(map(type, values))) == 1:
-        return values, engine
+    if kernels is not None and len(set(map(type, values))) == 1:
+        return values, kernels
     for i, v in enumerate(values):
         kind = _engine_of(v)
         if kind is None:
             raise TypeError(f"{what}: element {i} is a {type(v).__name__}, not a Value")
-        if kind is not engine:
+        if kind is not kernels:
             raise TypeError(f"{what}: element {i} is a Value of another engine than element 0's")
-    return values, engine
+    return values, kernels
 
 
 def _shifted(logits):
@@ -66,24 +48,24 @@ def _shifted(logits):
     return [v - top for v in logits]
 
 
-def _log_sum_exp(shifted, engine):
-    return engine.sum([s.exp() for s in shifted]).log()
+def _log_sum_exp(shifted, kernels):
+    return kernels.sum([s.exp() for s in shifted]).log()
 
 
 def softmax(logits):
     """exp(x_i) / sum_j exp(x_j), as a list of Values."""
-    logits, engine = _values(logits, "softmax")
+    logits, kernels = _values(logits, "softmax")
     exps = [s.exp() for s in _shifted(logits)]
-    total = engine.sum(exps)
+    total = kernels.sum(exps)
     return [e / total for e in exps]
 
 
 def log_softmax(logits):
     """x_i - log(sum_j exp(x_j)), as a list of Values; steadier than
     softmax(...)[i].log() when a probability underflows."""
-    logits, engine = _values(logits, "log_softmax")
+    logits, kernels = _values(logits, "log_softmax")
     shifted = _shifted(logits)
-    log_total = _log_sum_exp(shifted, engine)
+    log_total = _log_sum_exp(shifted, kernels)
     return [s - log_total for s in shifted]
 
 
@@ -109,7 +91,7 @@ def cross_entropy(input, target, reduction="mean"):  # noqa: A002 - torch's name
     targets = list(target)
     if len(targets) != len(rows):
         raise ValueError(f"cross_entropy: {len(rows)} samples but {len(targets)} targets")
-    losses = _nll_rows(rows, targets)  # the compiled engine's one C loop, when it applies
+    losses = _nll_rows(rows, targets)  # the engine's one call, when it applies
     if losses is not None:
         return _reduce(losses, reduction)
     losses = []
@@ -129,7 +111,7 @@ def cross_entropy(input, target, reduction="mean"):  # noqa: A002 - torch's name
 
 def _nll(logits, target, what):
     """-log softmax(logits)[target] for one sample."""
-    logits, engine = _values(logits, what)
+    logits, kernels = _values(logits, what)
     try:
         if type(target) is bool:
             raise TypeError
@@ -140,7 +122,7 @@ def _nll(logits, target, what):
     if not 0 <= t < len(logits):
         raise IndexError(f"{what}: target {t} is out of range for {len(logits)} classes")
     shifted = _shifted(logits)
-    return _log_sum_exp(shifted, engine) - shifted[t]
+    return _log_sum_exp(shifted, kernels) - shifted[t]
 
 
 def hinge(scores, labels):

@@ -1,34 +1,35 @@
-"""micrograd's nn.py over the live engine: the same API, the same weights for
+"""micrograd's nn.py over the engines: the same API, the same weights for
 the same seed, the same numbers; each neuron is one fused `dot` node instead
-of 2n binary nodes."""
+of 2n binary nodes. Parameters are made by the live engine; a model computes
+with the engine its parameters belong to."""
 
 import operator
 import random
+import weakref
 
 from . import engine
-
-try:
-    from ._engine import DensePlan, Value as CompiledValue
-except ImportError:  # pragma: no cover - the pure fallback
-    DensePlan = CompiledValue = None
-
-# Counts attribute assignments on every Module. An MLP keeps its DensePlan only
-# while this is unchanged, so rebinding a neuron's w or b, a layer's neurons or
-# a model's layers is never missed (DensePlan itself sees the lists' contents).
-_edits = 0
 
 
 class Module:
 
+    # An MLP calls a plan made from its parts (engine.DensePlan). Rebinding
+    # an attribute of any of those parts (a neuron's w or b, a layer's
+    # neurons, the model's layers) drops the plan of each model it was made
+    # for, and only theirs; the plan itself sees the lists' contents change.
+
     def __setattr__(self, name, value):
-        global _edits
-        _edits += 1
         object.__setattr__(self, name, value)
+        _drop_plans_made_from(self)
 
     def __delattr__(self, name):
-        global _edits
-        _edits += 1
         object.__delattr__(self, name)
+        _drop_plans_made_from(self)
+
+    def __getstate__(self):  # pickle and copy: plans are remade on the next call
+        state = dict(self.__dict__)
+        state.pop("_plan", None)
+        state.pop("_in_plans_of", None)
+        return state
 
     def zero_grad(self):
         for p in self.parameters():
@@ -53,12 +54,11 @@ class Neuron(Module):
         self.w = [engine.Value(random.uniform(-1, 1)) for _ in range(nin)]
         self.b = engine.Value(0)
         self.nonlin = nonlin
-        self._dot = engine.dot  # the engine that made the weights computes with them
 
     def __call__(self, x):
         if len(x) != len(self.w):
             raise ValueError(f"{self!r} takes {len(self.w)} inputs, got {len(x)}")
-        act = self._dot(self.w, x, self.b)  # == sum((wi*xi for ...), self.b), bit for bit
+        act = _engine_of(self).dot(self.w, x, self.b)  # == sum((wi*xi for ...), self.b), bit for bit
         return act.relu() if self.nonlin else act
 
     def parameters(self):
@@ -85,14 +85,14 @@ class Layer(Module):
         if not isinstance(nout, int) or isinstance(nout, bool) or nout < 1:
             raise ValueError(f"Layer: nout must be a positive int, got {nout!r}")
         self.neurons = [Neuron(nin, **kwargs) for _ in range(nout)]
-        self._dense = engine.dense
 
     def __call__(self, x):
         neurons = self.neurons
         if len(x) != len(neurons[0].w):
             raise ValueError(f"{neurons[0]!r} takes {len(neurons[0].w)} inputs, got {len(x)}")
         if _one_dense_call(neurons):  # the same nodes as calling each neuron, in one C call
-            out = self._dense([n.w for n in neurons], [n.b for n in neurons], x, neurons[0].nonlin)
+            out = _engine_of(neurons[0]).dense([n.w for n in neurons], [n.b for n in neurons], x,
+                                               neurons[0].nonlin)
         else:
             out = [n(x) for n in neurons]
         return out[0] if len(out) == 1 else out
@@ -110,6 +110,11 @@ class Layer(Module):
         return f"Layer of [{', '.join(str(n) for n in self.neurons)}]"
 
 
+def _engine_of(neuron):
+    """The engine of a neuron's parameters (the live one for a number bias)."""
+    return engine.engine_of(neuron.b) or engine
+
+
 def _one_dense_call(neurons):
     """Whether neurons can be computed as one dense call: plain Neurons (none
     with its own __call__), all ReLU or all linear."""
@@ -121,10 +126,11 @@ def _one_dense_call(neurons):
 _NONLIN = operator.attrgetter("nonlin")
 
 
-def _one_plan(layers):
+def _fits_one_plan(layers):
     """Whether calling layers in turn can be one DensePlan call: plain Layers
-    of plain compiled Neurons, each layer but the last with more than one
-    output (with one, it passes a Value, not a list, to the next layer)."""
+    of plain Neurons whose parameters are plain Values of one engine, each
+    layer but the last with more than one output (with one, it passes a
+    Value, not a list, to the next layer)."""
     if type(layers) is not list or not layers:
         return False
     for i, layer in enumerate(layers):
@@ -135,45 +141,58 @@ def _one_plan(layers):
             return False
         if not _one_dense_call(neurons):
             return False
-        if not all(type(n.b) is CompiledValue and type(n.w) is list for n in neurons):
-            return False
-    return True
+    kernels = engine.engine_of(layers[0].neurons[0].b)
+    return kernels is not None and all(type(n.b) is kernels.Value and type(n.w) is list
+                                       for layer in layers for n in layer.neurons)
+
+
+def _drop_plans_made_from(part):
+    for model in part.__dict__.get("_in_plans_of", ()):
+        model.__dict__.pop("_plan", None)
+
+
+_NO_PLAN_YET = object()
 
 
 class MLP(Module):
-
-    _plan = (None, -1)  # a DensePlan or None, and the _edits count it was made at
 
     def __init__(self, nin, nouts):
         sz = [nin] + list(nouts)
         self.layers = [Layer(sz[i], sz[i + 1], nonlin=i != len(nouts) - 1) for i in range(len(nouts))]
 
     def __call__(self, x):
-        plan, made_at = self._plan
-        if made_at != _edits:
+        plan = self.__dict__.get("_plan", _NO_PLAN_YET)
+        if plan is _NO_PLAN_YET:
             plan = self._make_plan()
         if plan is not None:
-            out = plan(x)  # all the layers in one C call
+            out = plan(x)  # all the layers in one engine call
             if out is not None:
                 return out
         for layer in self.layers:
             x = layer(x)
         return x
 
-    def __getstate__(self):  # pickle and copy: the plan is remade on the next call
-        state = dict(self.__dict__)
-        state.pop("_plan", None)
-        return state
-
     def _make_plan(self):
-        plan = None
+        """A DensePlan of the model as it is now (None if it does not fit
+        one), kept until an attribute of a part it was made from changes."""
         layers = self.layers
-        if DensePlan is not None and _one_plan(layers):
-            plan = DensePlan([layers] + [layer.neurons for layer in layers],
-                             [[n.w for n in layer.neurons] for layer in layers],
-                             [[n.b for n in layer.neurons] for layer in layers],
-                             [layer.neurons[0].nonlin for layer in layers])
-        object.__setattr__(self, "_plan", (plan, _edits))  # not an edit: no _edits bump
+        plan = None
+        if _fits_one_plan(layers):
+            kernels = engine.engine_of(layers[0].neurons[0].b)
+            plan = kernels.DensePlan([layers] + [layer.neurons for layer in layers],
+                                     [[n.w for n in layer.neurons] for layer in layers],
+                                     [[n.b for n in layer.neurons] for layer in layers],
+                                     [layer.neurons[0].nonlin for layer in layers])
+        self.__dict__["_plan"] = plan  # not an attribute change: nothing to drop
+        parts = [self]
+        if type(layers) is list:
+            parts += [layer for layer in layers if isinstance(layer, Module)]
+        for layer in parts[1:]:
+            neurons = getattr(layer, "neurons", None)
+            if type(neurons) is list:
+                parts += [n for n in neurons if isinstance(n, Module)]
+        for part in parts:
+            part.__dict__.setdefault("_in_plans_of", weakref.WeakSet()).add(self)
         return plan
 
     def parameters(self):

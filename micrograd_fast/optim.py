@@ -1,24 +1,16 @@
 """SGD, Adam and AdamW with PyTorch's update rules, over Values of either
-engine. On the compiled engine the update loop runs in C over the parameter
-list (micrograd_fast._engine.sgd_update / adam_update); the Python loops at the
-bottom of this file are the same arithmetic, step for step, for the reference.
+engine. The update loop is the parameters' engine's kernel (sgd_update,
+adam_update): in C on the compiled engine, the same arithmetic step for step
+in Python on the reference.
 
 State is a flat buffer of doubles per kind (one entry per parameter, in
 parameter order): the C loops update it in place, and state_dict() hands it
 out as plain lists of floats, JSON-safe."""
 
-import math
 import warnings
 from array import array
 
-from . import reference
-
-try:
-    from . import _engine
-except ImportError:  # pragma: no cover - the pure fallback
-    _engine = None
-
-VALUE_TYPES = (reference.Value,) + ((_engine.Value,) if _engine else ())
+from . import engine
 
 
 class Optimizer:
@@ -32,7 +24,8 @@ class Optimizer:
     def __init__(self, params, lr):
         # torch's checks: a lone Value or a set (whose order changes between
         # runs, and with it the meaning of the saved state) is a mistake
-        if isinstance(params, VALUE_TYPES):
+        value_types = engine.value_types()
+        if isinstance(params, value_types):
             raise TypeError("params must be an iterable of Values, not a single "
                             f"{type(params).__name__}: wrap it in a list")
         if isinstance(params, (set, frozenset)):
@@ -42,10 +35,10 @@ class Optimizer:
         if not self.params:
             raise ValueError("optimizer got an empty parameter list")
         for i, p in enumerate(self.params):
-            if not isinstance(p, VALUE_TYPES):
+            if not isinstance(p, value_types):
                 raise TypeError(f"parameter {i} is a {type(p).__name__}, not a Value")
-        self._compiled = _engine is not None and all(isinstance(p, _engine.Value) for p in self.params)
-        if not self._compiled and not all(isinstance(p, reference.Value) for p in self.params):
+        kernels = engine.engine_of(self.params[0])
+        if any(engine.engine_of(p) is not kernels for p in self.params):
             raise TypeError("parameters mix Values of the compiled and the reference engine")
         if len({id(p) for p in self.params}) != len(self.params):
             # tied weights listed twice would be stepped twice; torch warns too
@@ -54,12 +47,13 @@ class Optimizer:
         self.lr = lr  # a plain attribute: assign it between steps to schedule
         self.steps = 0
 
+    @property
+    def _kernels(self):
+        """The parameters' engine, whose update loops step them."""
+        return engine.engine_of(self.params[0])
+
     def zero_grad(self):
-        if self._compiled:
-            _engine.zero_grads(self.params)
-        else:
-            for p in self.params:
-                p.grad = 0.0
+        self._kernels.zero_grads(self.params)
 
     def _buffer(self):
         return array("d", bytes(8 * len(self.params)))  # zeros
@@ -122,9 +116,8 @@ class SGD(Optimizer):
         return {"lr": lr, "momentum": momentum, "weight_decay": weight_decay}
 
     def step(self):
-        update = _engine.sgd_update if self._compiled else sgd_update
-        update(self.params, self.lr, self.momentum, self.weight_decay, self.momentum_buffer,
-               self.steps == 0)
+        self._kernels.sgd_update(self.params, self.lr, self.momentum, self.weight_decay,
+                                 self.momentum_buffer, self.steps == 0)
         self.steps += 1
 
 
@@ -161,9 +154,9 @@ class Adam(Optimizer):
 
     def step(self):
         self.steps += 1  # torch counts the step before its bias corrections
-        update = _engine.adam_update if self._compiled else adam_update
-        update(self.params, self.lr, self.betas[0], self.betas[1], self.eps, self.weight_decay,
-               self.decoupled, self.steps, self.exp_avg, self.exp_avg_sq)
+        self._kernels.adam_update(self.params, self.lr, self.betas[0], self.betas[1], self.eps,
+                                  self.weight_decay, self.decoupled, self.steps, self.exp_avg,
+                                  self.exp_avg_sq)
 
 
 class AdamW(Adam):
@@ -174,36 +167,3 @@ class AdamW(Adam):
 
     def __init__(self, params, lr=1e-1, betas=(0.9, 0.95), eps=1e-8, weight_decay=0.0):
         super().__init__(params, lr, betas, eps, weight_decay)
-
-
-# The update loops for the reference engine; _engine.pyx has the same in C,
-# and the two must stay identical (tests compare them bit for bit).
-
-
-def sgd_update(params, lr, momentum, weight_decay, buf, first):
-    for i, p in enumerate(params):
-        d = p.grad
-        if weight_decay != 0.0:
-            d = d + weight_decay * p.data
-        if momentum != 0.0:
-            buf[i] = d if first else buf[i] * momentum + d
-            d = buf[i]
-        p.data = p.data - lr * d
-
-
-def adam_update(params, lr, beta1, beta2, eps, weight_decay, decoupled, step, m, v):
-    bias_correction1 = 1.0 - beta1**step
-    bias_correction2_sqrt = math.sqrt(1.0 - beta2**step)
-    step_size = lr / bias_correction1
-    for i, p in enumerate(params):
-        g = p.grad
-        x = p.data
-        if weight_decay != 0.0:
-            if decoupled:
-                x = x * (1.0 - lr * weight_decay)
-            else:
-                g = g + weight_decay * x
-        m[i] = m[i] + (1.0 - beta1) * (g - m[i])  # torch's exp_avg.lerp_(g, 1 - beta1)
-        v[i] = v[i] * beta2 + (1.0 - beta2) * g * g
-        denom = math.sqrt(v[i]) / bias_correction2_sqrt + eps
-        p.data = x - step_size * (m[i] / denom)

@@ -13,9 +13,10 @@ micrograd 0.1.0, shared with the compiled engine:
   fused n-ary nodes ``dot`` and ``sum``.
 """
 
+import collections
 import math
+import operator
 import threading
-from collections import namedtuple
 
 BACKEND = "pure"
 
@@ -23,7 +24,7 @@ BACKEND = "pure"
 # Python float arithmetic, with a ValueError where Python would go complex.
 
 
-def as_float(x):
+def _as_float(x):
     """float(x) for real numbers only: float('3') is a parse, not a number."""
     if isinstance(x, float):
         return x
@@ -33,7 +34,7 @@ def as_float(x):
     raise TypeError(f"must be real number, not {kind.__name__}")
 
 
-def float_pow(base, exponent):
+def _float_pow(base, exponent):
     """base ** exponent as Python floats compute it (ZeroDivisionError,
     OverflowError), but a ValueError where Python would go complex."""
     base, exponent = float(base), float(exponent)
@@ -42,7 +43,7 @@ def float_pow(base, exponent):
     return base**exponent
 
 
-def sigmoid(x):
+def _sigmoid(x):
     # Two branches so that exp never overflows.
     if x >= 0:
         return 1.0 / (1.0 + math.exp(-x))
@@ -50,7 +51,7 @@ def sigmoid(x):
     return e / (1.0 + e)
 
 
-def pow_exponent_slope(base, result):
+def _pow_exponent_slope(base, result):
     """d(base ** e)/de / (base ** e) = log(base), as PyTorch defines it at 0
     (zero) and for negative bases (nan)."""
     if base > 0 or math.isnan(base):
@@ -64,7 +65,7 @@ def pow_exponent_slope(base, result):
 # Ops: a forward that recomputes out.data from the children, and the local
 # chain rule that pushes out.grad into the children.
 
-Op = namedtuple("Op", "forward backward")
+_Op = collections.namedtuple("_Op", "forward backward")
 
 
 def _add_forward(out):
@@ -91,24 +92,24 @@ def _mul_backward(out):
 
 def _pow_forward(out):
     (a,) = out._children
-    out.data = float_pow(a.data, out._exponent)
+    out.data = _float_pow(a.data, out._exponent)
 
 
 def _pow_backward(out):
     (a,) = out._children
     e = out._exponent
-    a.grad += (e * float_pow(a.data, e - 1)) * out.grad
+    a.grad += (e * _float_pow(a.data, e - 1)) * out.grad
 
 
 def _powv_forward(out):
     a, b = out._children
-    out.data = float_pow(a.data, b.data)
+    out.data = _float_pow(a.data, b.data)
 
 
 def _powv_backward(out):
     a, b = out._children
-    a.grad += (b.data * float_pow(a.data, b.data - 1)) * out.grad
-    b.grad += pow_exponent_slope(a.data, out.data) * out.grad
+    a.grad += (b.data * _float_pow(a.data, b.data - 1)) * out.grad
+    b.grad += _pow_exponent_slope(a.data, out.data) * out.grad
 
 
 def _relu_forward(out):
@@ -153,7 +154,7 @@ def _log_backward(out):
 
 def _sigmoid_forward(out):
     (a,) = out._children
-    out.data = sigmoid(a.data)
+    out.data = _sigmoid(a.data)
 
 
 def _sigmoid_backward(out):
@@ -203,17 +204,17 @@ def _sum_backward(out):
         v.grad += out.grad
 
 
-ADD = Op(_add_forward, _add_backward)
-MUL = Op(_mul_forward, _mul_backward)
-POW = Op(_pow_forward, _pow_backward)
-POWV = Op(_powv_forward, _powv_backward)
-RELU = Op(_relu_forward, _relu_backward)
-TANH = Op(_tanh_forward, _tanh_backward)
-EXP = Op(_exp_forward, _exp_backward)
-LOG = Op(_log_forward, _log_backward)
-SIGMOID = Op(_sigmoid_forward, _sigmoid_backward)
-DOT = Op(_dot_forward, _dot_backward)
-SUM = Op(_sum_forward, _sum_backward)
+_ADD = _Op(_add_forward, _add_backward)
+_MUL = _Op(_mul_forward, _mul_backward)
+_POW = _Op(_pow_forward, _pow_backward)
+_POWV = _Op(_powv_forward, _powv_backward)
+_RELU = _Op(_relu_forward, _relu_backward)
+_TANH = _Op(_tanh_forward, _tanh_backward)
+_EXP = _Op(_exp_forward, _exp_backward)
+_LOG = _Op(_log_forward, _log_backward)
+_SIGMOID = _Op(_sigmoid_forward, _sigmoid_backward)
+_DOT = _Op(_dot_forward, _dot_backward)
+_SUM = _Op(_sum_forward, _sum_backward)
 
 # ---------------------------------------------------------------------------
 # Recording switch (micrograd_fast.no_grad): per thread, like PyTorch's.
@@ -255,7 +256,7 @@ class Value:
 
     @data.setter
     def data(self, x):
-        self._data = as_float(x)
+        self._data = _as_float(x)
 
     @property
     def grad(self):
@@ -263,7 +264,7 @@ class Value:
 
     @grad.setter
     def grad(self, x):
-        self._grad = as_float(x)
+        self._grad = _as_float(x)
 
     @property
     def _prev(self):
@@ -304,24 +305,24 @@ class Value:
         other = _operand(other)
         if other is NotImplemented:
             return other
-        return Value._make(ADD, (self, other), "+")
+        return Value._make(_ADD, (self, other), "+")
 
     def __mul__(self, other):
         other = _operand(other)
         if other is NotImplemented:
             return other
-        return Value._make(MUL, (self, other), "*")
+        return Value._make(_MUL, (self, other), "*")
 
     def __pow__(self, other, modulo=None):
         if modulo is not None:
             return NotImplemented
         if isinstance(other, Value):
-            return Value._make(POWV, (self, other), "**")
+            return Value._make(_POWV, (self, other), "**")
         if not _is_real(other):
             return NotImplemented
-        exponent = as_float(other)
+        exponent = _as_float(other)
         label = f"**{int(other)}" if _is_integral(other) else f"**{exponent}"
-        return Value._make(POW, (self,), label, _exponent=exponent)
+        return Value._make(_POW, (self,), label, _exponent=exponent)
 
     def __rpow__(self, other):
         other = _operand(other)
@@ -330,19 +331,19 @@ class Value:
         return other**self
 
     def relu(self):
-        return Value._make(RELU, (self,), "ReLU")
+        return Value._make(_RELU, (self,), "ReLU")
 
     def tanh(self):
-        return Value._make(TANH, (self,), "tanh")
+        return Value._make(_TANH, (self,), "tanh")
 
     def exp(self):
-        return Value._make(EXP, (self,), "exp")
+        return Value._make(_EXP, (self,), "exp")
 
     def log(self):
-        return Value._make(LOG, (self,), "log")
+        return Value._make(_LOG, (self,), "log")
 
     def sigmoid(self):
-        return Value._make(SIGMOID, (self,), "sigmoid")
+        return Value._make(_SIGMOID, (self,), "sigmoid")
 
     def backward(self):
         topo = topo_order(self)
@@ -374,7 +375,7 @@ class Value:
             return self * other**-1
         if not _is_real(other):
             return NotImplemented
-        return self * float_pow(as_float(other), -1)
+        return self * _float_pow(_as_float(other), -1)
 
     def __rtruediv__(self, other):  # other / self
         if not _is_real(other):
@@ -436,6 +437,8 @@ def _operand(other):
 def topo_order(root):
     """Every node reachable from root, children before parents: the order of
     micrograd's recursive build_topo, computed with an explicit stack."""
+    if not isinstance(root, Value):
+        raise TypeError(f"topo_order: expected a Value, not {type(root).__name__}")
     topo = []
     visited = {id(root)}
     stack = [(root, iter(root._children))]
@@ -465,7 +468,7 @@ def dot(ws, xs, bias=0.0):
         children.append(bias)
     else:
         start = _real_operand(bias, "dot bias")
-    return Value._make(DOT, children, "dot", _pairs=len(ws), _start=start)
+    return Value._make(_DOT, children, "dot", _pairs=len(ws), _start=start)
 
 
 def dense(weights, biases, xs, relu):
@@ -489,8 +492,51 @@ def sum(values, start=0.0):  # noqa: A001 - mirrors builtins.sum's signature
     """start + values[0] + values[1] + ... as ONE node, left to right."""
     children = [_value_operand(v, "sum") for v in values]
     if isinstance(start, Value):
-        return Value._make(SUM, [start] + children, "sum", _start=None)
-    return Value._make(SUM, children, "sum", _start=_real_operand(start, "sum start"))
+        return Value._make(_SUM, [start] + children, "sum", _start=None)
+    return Value._make(_SUM, children, "sum", _start=_real_operand(start, "sum start"))
+
+
+class DensePlan:
+    """A stack of dense layers called as one: micrograd_fast.nn's MLP makes
+    one from its parts and calls it instead of each Layer in turn. Calling it
+    returns what the layers would, or None when it no longer applies: the
+    lists it was made from (model.layers, each layer.neurons) now hold other
+    parts, a weight list changed length, or x is not a list of Values and
+    numbers of the right size. nn.py then calls the layers one by one, which
+    also words the errors."""
+
+    def __init__(self, parts, weights, biases, relus):
+        parts = tuple(parts)
+        for p in parts:
+            if type(p) is not list:
+                raise TypeError(f"DensePlan: parts must be lists, not {type(p).__name__}")
+        self._parts = [(p, tuple(p)) for p in parts]  # each list, and what it must keep holding
+        self._weights = [tuple(w) for w in weights]
+        self._biases = [tuple(b) for b in biases]
+        self._relus = [bool(r) for r in relus]
+        if not len(self._weights) == len(self._biases) == len(self._relus):
+            raise ValueError("DensePlan: weights, biases and relus must have one entry per layer")
+        for ws, bs in zip(self._weights, self._biases):
+            if len(ws) == 0 or len(ws) != len(bs):
+                raise ValueError("DensePlan: each layer needs as many weight lists as biases, at least one")
+            for b in bs:
+                if not isinstance(b, Value):
+                    raise TypeError(f"DensePlan: bias is a {type(b).__name__}, not a Value")
+
+    def __call__(self, xs):
+        for part, contents in self._parts:
+            if len(part) != len(contents) or any(now is not then for now, then in zip(part, contents)):
+                return None
+        if type(xs) is not list and type(xs) is not tuple:
+            return None
+        if any(type(v) is not Value and type(v) is not float and type(v) is not int for v in xs):
+            return None
+        x = [v if type(v) is Value else Value(v) for v in xs]
+        for ws, bs, relu in zip(self._weights, self._biases, self._relus):
+            if any(type(w) is not list or len(w) != len(x) for w in ws):
+                return None
+            x = dense(ws, bs, x, relu)
+        return x[0] if len(x) == 1 else x
 
 
 def _value_operand(x, where):
@@ -503,7 +549,7 @@ def _value_operand(x, where):
 
 def _real_operand(x, where):
     if _is_real(x):
-        return as_float(x)
+        return _as_float(x)
     raise TypeError(f"{where}: expected a Value or a real number, not {type(x).__name__}")
 
 
@@ -595,7 +641,7 @@ def assign(values, data):
         numbers = _flatten(data, lambda x: not isinstance(x, (list, tuple)), "numbers")
     if len(numbers) != len(targets):
         raise ValueError(f"assign: {len(targets)} Values but {len(numbers)} numbers")
-    floats = [as_float(x) for x in numbers]
+    floats = [_as_float(x) for x in numbers]
     for v, x in zip(targets, floats):
         v.data = x
 
@@ -611,3 +657,84 @@ def _flatten(nested, is_item, what):
         else:
             raise TypeError(f"assign: expected {what}, not {type(item).__name__}")
     return out
+
+
+# ---------------------------------------------------------------------------
+# Kernels: what the libraries run over many Values at once. The compiled
+# engine runs the same arithmetic in C, step for step (tests compare the two
+# bit for bit).
+
+
+def zero_grads(params):
+    """p.grad = 0 for every parameter."""
+    for p in params:
+        p.grad = 0.0
+
+
+def sgd_update(params, lr, momentum, weight_decay, buf, first):
+    """torch.optim.SGD's step (dampening 0, no Nesterov); buf holds the
+    momentum per parameter, first says whether this is the first step."""
+    for i, p in enumerate(params):
+        d = p.grad
+        if weight_decay != 0.0:
+            d = d + weight_decay * p.data
+        if momentum != 0.0:
+            buf[i] = d if first else buf[i] * momentum + d
+            d = buf[i]
+        p.data = p.data - lr * d
+
+
+def adam_update(params, lr, beta1, beta2, eps, weight_decay, decoupled, step, m, v):
+    """torch.optim.Adam's step (AdamW's if decoupled), step counted from 1;
+    m and v hold the moments per parameter."""
+    bias_correction1 = 1.0 - beta1**step
+    bias_correction2_sqrt = math.sqrt(1.0 - beta2**step)
+    step_size = lr / bias_correction1
+    for i, p in enumerate(params):
+        g = p.grad
+        x = p.data
+        if weight_decay != 0.0:
+            if decoupled:
+                x = x * (1.0 - lr * weight_decay)
+            else:
+                g = g + weight_decay * x
+        m[i] = m[i] + (1.0 - beta1) * (g - m[i])  # torch's exp_avg.lerp_(g, 1 - beta1)
+        v[i] = v[i] * beta2 + (1.0 - beta2) * g * g
+        denom = math.sqrt(v[i]) / bias_correction2_sqrt + eps
+        p.data = x - step_size * (m[i] / denom)
+
+
+def nll_rows(rows, targets):
+    """-log_softmax(row)[t] for each row and target, the same nodes as
+    losses.cross_entropy builds from Value operators. Returns None unless
+    every row is a list of C plain Values (C the same for all) and every
+    target an int in [0, C): losses.py then takes its own path, which handles
+    everything else and words the errors."""
+    if not rows or len(targets) != len(rows) or type(rows[0]) is not list or not rows[0]:
+        return None
+    classes = len(rows[0])
+    index = [_class_index(t, classes) for t in targets]  # first: an __index__ may run any code
+    if None in index:
+        return None
+    frozen = [tuple(row) for row in rows if type(row) is list and len(row) == classes]
+    if len(frozen) != len(rows) or any(type(v) is not Value for row in frozen for v in row):
+        return None
+    losses = []
+    for row, t in zip(frozen, index):
+        top = max(v.data for v in row)  # shift by the max, exp, sum, log, minus the target's
+        shifted = [v + Value(-top) for v in row]
+        total = sum([s.exp() for s in shifted])
+        losses.append(total.log() + shifted[t] * Value(-1.0))
+    return losses
+
+
+def _class_index(target, classes):
+    """operator.index(target) if it is a class index in [0, classes), else
+    None; a bool is not one (torch refuses it too)."""
+    if isinstance(target, bool):
+        return None
+    try:
+        t = operator.index(target)
+    except TypeError:
+        return None
+    return t if 0 <= t < classes else None

@@ -4,6 +4,8 @@ engine never needs them."""
 
 import importlib
 
+from . import engine
+
 MAX_NODES = 10_000  # beyond this graphviz takes minutes and draws a smudge
 MAX_MESH_POINTS = 1_000_000  # a decision-boundary mesh larger than this is a mistaken h
 RANKDIRS = ("LR", "RL", "TB", "BT")
@@ -20,29 +22,18 @@ def _need(module):
 # The computation graph, drawn as in micrograd's lecture.
 
 
-def _child_order(v):
-    """A content-based sort key, so the drawing does not depend on the
-    hash-ordered _prev set (nodes that tie draw identically anyway)."""
-    return (v.data, v.grad, v._op, str(getattr(v, "label", "")))
-
-
 def trace(root):
-    """The nodes (in first-visit order) and (child, parent) edges reachable
-    from root. Iterative, so a deep chain cannot hit the recursion limit."""
-    nodes, edges, seen, stack = [], [], {id(root)}, [root]
-    while stack:
-        v = stack.pop()
-        nodes.append(v)
-        for child in sorted(v._prev, key=_child_order):
-            edges.append((child, v))
-            if id(child) not in seen:
-                seen.add(id(child))
-                if len(seen) > MAX_NODES:  # stop early: counting 10^6 nodes to refuse them is waste
-                    raise ValueError(
-                        f"draw_dot: the graph has more than {MAX_NODES:,} nodes (stopped counting at "
-                        f"{len(seen):,}); graphviz cannot lay out a graph that size usefully, draw a smaller one"
-                    )
-                stack.append(child)
+    """The nodes reachable from root, parents before children (the engine's
+    own topological order, reversed), and the (child, parent) edges."""
+    kernels = engine.engine_of(root)
+    if kernels is None:
+        raise TypeError(f"draw_dot: expected a Value, not {type(root).__name__}")
+    nodes = kernels.topo_order(root)[::-1]
+    if len(nodes) > MAX_NODES:
+        raise ValueError(f"draw_dot: the graph has more than {MAX_NODES:,} nodes ({len(nodes):,}); "
+                         "graphviz cannot lay out a graph that size usefully, draw a smaller one")
+    place = {id(v): i for i, v in enumerate(nodes)}  # _prev is a set: order it by the walk
+    edges = [(child, v) for v in nodes for child in sorted(v._prev, key=lambda c: place[id(c)])]
     return nodes, edges
 
 

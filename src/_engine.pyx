@@ -13,8 +13,9 @@ One module, split by job (the .pxi files are pasted in here by Cython):
   tape.pxi     topological order, Tape and compile, assign
   kernels.pxi  what the libraries run over many Values: optimizer updates,
                batch cross-entropy, the no_grad switch
-The names it exports are the engine contract: micrograd_fast/reference.py
-exports the same, and only micrograd_fast/engine.py imports either.
+Its public names are exactly micrograd_fast.engine.API, as the reference's
+are (micrograd_fast/reference.py); only micrograd_fast/engine.py imports
+either.
 """
 
 cimport cython
@@ -28,12 +29,6 @@ from mg_core cimport *
 
 BACKEND = "compiled"
 
-__all__ = [
-    "BACKEND", "Value", "DensePlan", "Tape",
-    "dot", "sum", "dense", "compile", "assign", "topo_order",
-    "zero_grads", "sgd_update", "adam_update", "nll_rows",
-    "grad_enabled", "set_grad_enabled",
-]
 
 include "nodes.pxi"
 include "value.pxi"

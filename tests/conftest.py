@@ -1,24 +1,27 @@
-"""One fixture, two engines: every engine test runs on the compiled backend and
-on the pure-Python reference in the same pytest run."""
-
-import importlib
+"""One fixture, two engines: every engine test runs on the compiled engine and
+on the pure-Python reference in the same pytest run, switched through the one
+facade (micrograd_fast.engine.use), so the libraries follow too."""
 
 import pytest
 
-BACKENDS = {"compiled": "micrograd_fast._engine", "pure": "micrograd_fast.reference"}
+from micrograd_fast import engine
 
 
-def load_backend(name):
+def load_engine(name):
     try:
-        return importlib.import_module(BACKENDS[name])
+        return engine.load(name)
     except ImportError as exc:
-        pytest.skip(f"{name} backend not importable: {exc}")
+        pytest.skip(f"{name} engine not importable: {exc}")
 
 
-@pytest.fixture(params=list(BACKENDS))
+@pytest.fixture(params=list(engine.MODULES))
 def backend(request):
-    """The engine module under test: exposes Value, dot, sum, ..."""
-    return load_backend(request.param)
+    """The engine module under test (Value, dot, sum, ...), made the live
+    engine for the test: nn, optim, losses and micrograd_fast.Value use it."""
+    module = load_engine(request.param)
+    previous = engine.use(request.param)
+    yield module
+    engine.use(previous)
 
 
 @pytest.fixture
@@ -29,14 +32,10 @@ def Value(backend):
 @pytest.fixture
 def compiled():
     """The compiled engine, for tests that only make sense compiled."""
-    return load_backend("compiled")
+    return load_engine("compiled")
 
 
 @pytest.fixture
-def live(backend, monkeypatch):
-    """Makes `backend` the engine that micrograd_fast.nn and friends build on."""
-    from micrograd_fast import engine
-
-    for name in ("Value", "dot", "sum", "dense", "compile", "assign"):
-        monkeypatch.setattr(engine, name, getattr(backend, name))
-    return backend
+def reference():
+    """The pure-Python reference engine, the oracle."""
+    return load_engine("pure")

@@ -12,9 +12,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from micrograd_fast import reference
+from micrograd_fast import engine
 
-compiled = pytest.importorskip("micrograd_fast._engine")
+reference = engine.load("pure")
+try:
+    compiled = engine.load("compiled")
+except ImportError:
+    pytest.skip("the compiled engine is not built", allow_module_level=True)
 
 settings.register_profile("ci", max_examples=300, deadline=None,
                           suppress_health_check=[HealthCheck.too_slow])

@@ -345,8 +345,7 @@ def test_hinge_and_mse_errors(backend):
     assert losses.hinge(scores, [Fraction(1), -1.0]).data == losses.hinge(scores, [1, -1]).data
 
 
-def test_values_of_two_engines_do_not_mix(compiled):
-    from micrograd_fast import reference
+def test_values_of_two_engines_do_not_mix(compiled, reference):
 
     with pytest.raises(TypeError, match="another engine"):
         losses.softmax([compiled.Value(1.0), reference.Value(2.0)])

@@ -39,18 +39,18 @@ def demo_losses(Value, model, X, y, steps):
     return losses
 
 
-def test_api_and_reprs(live):
+def test_api_and_reprs(backend):
     random.seed(0)
     model = nn.MLP(2, [3, 1])
     assert repr(model) == "MLP of [Layer of [ReLUNeuron(2), ReLUNeuron(2), ReLUNeuron(2)], Layer of [LinearNeuron(3)]]"
     assert len(model.parameters()) == 3 * 3 + 4
     out = model([1.0, -2.0])
-    assert isinstance(out, live.Value) and out._op == "dot"
+    assert isinstance(out, backend.Value) and out._op == "dot"
     assert isinstance(nn.Layer(2, 2)([1.0, 2.0]), list)
-    assert isinstance(model.parameters()[0], live.Value)
+    assert isinstance(model.parameters()[0], backend.Value)
 
 
-def test_weights_match_upstream_for_the_same_seed(live):
+def test_weights_match_upstream_for_the_same_seed(backend):
     upstream = pytest.importorskip("micrograd.nn")
     random.seed(1337)
     ours = nn.MLP(2, [16, 16, 1])
@@ -60,7 +60,7 @@ def test_weights_match_upstream_for_the_same_seed(live):
     assert repr(ours) == repr(theirs)
 
 
-def test_neuron_forward_is_bit_identical_to_sum_of_products(live):
+def test_neuron_forward_is_bit_identical_to_sum_of_products(backend):
     random.seed(3)
     neuron = nn.Neuron(5)
     neuron.b.data = 0.37
@@ -69,20 +69,20 @@ def test_neuron_forward_is_bit_identical_to_sum_of_products(live):
     assert neuron(x).data == expect.data
 
 
-def test_ten_demo_steps_match_upstream_micrograd(live):
+def test_ten_demo_steps_match_upstream_micrograd(backend):
     upstream_nn = pytest.importorskip("micrograd.nn")
     from micrograd.engine import Value as UpstreamValue
 
     X, y = moons_data()
     random.seed(1337)
-    ours = demo_losses(live.Value, nn.MLP(2, [16, 16, 1]), X, y, 10)
+    ours = demo_losses(backend.Value, nn.MLP(2, [16, 16, 1]), X, y, 10)
     random.seed(1337)
     theirs = demo_losses(UpstreamValue, upstream_nn.MLP(2, [16, 16, 1]), X, y, 10)
     assert ours == pytest.approx(theirs, rel=1e-9)
     assert ours[-1] < ours[0]
 
 
-def test_state_dict_round_trips_through_json(live):
+def test_state_dict_round_trips_through_json(backend):
     random.seed(5)
     a = nn.MLP(3, [4, 2])
     state = json.loads(json.dumps(a.state_dict()))
@@ -94,7 +94,7 @@ def test_state_dict_round_trips_through_json(live):
         nn.MLP(3, [5, 2]).load_state_dict(state)
 
 
-def test_bad_input(live):
+def test_bad_input(backend):
     model = nn.MLP(2, [3, 1])
     with pytest.raises(ValueError, match="takes 2 inputs, got 3"):
         model([1.0, 2.0, 3.0])
@@ -106,32 +106,32 @@ def test_bad_input(live):
         nn.Layer(2, 0)
 
 
-def test_no_grad_makes_leaves(live):
-    a = live.Value(2.0)
+def test_no_grad_makes_leaves(backend):
+    a = backend.Value(2.0)
     with micrograd_fast.no_grad():
         b = a * 3 + 1
-        c = live.dot([a], [b], 1.0)
-        assert not micrograd_fast.is_grad_enabled() or live.BACKEND != micrograd_fast.BACKEND
+        c = backend.dot([a], [b], 1.0)
+        assert not micrograd_fast.is_grad_enabled() or backend.BACKEND != micrograd_fast.BACKEND
     assert b.data == 7.0 and b._prev == set() and c._prev == set() and c.data == 15.0
     d = a * 3
     assert d._prev  # recording again outside
 
 
-def test_no_grad_decorator_nests_and_is_per_thread(live):
+def test_no_grad_decorator_nests_and_is_per_thread(backend):
     seen = {}
 
     @micrograd_fast.no_grad()
     def evaluate():
         with micrograd_fast.no_grad():
             pass
-        seen["inside"] = (live.Value(1.0) + 1)._prev
-        other = threading.Thread(target=lambda: seen.setdefault("thread", (live.Value(1.0) + 1)._prev))
+        seen["inside"] = (backend.Value(1.0) + 1)._prev
+        other = threading.Thread(target=lambda: seen.setdefault("thread", (backend.Value(1.0) + 1)._prev))
         other.start()
         other.join()
 
     evaluate()
     assert seen["inside"] == set() and len(seen["thread"]) == 2
-    assert len((live.Value(1.0) + 1)._prev) == 2
+    assert len((backend.Value(1.0) + 1)._prev) == 2
 
 
 # ---------------------------------------------------------------------------
@@ -157,7 +157,7 @@ class TanhNeuron(nn.Neuron):
         return super().__call__(x).tanh()
 
 
-def test_mlp_call_is_its_neurons_in_turn(live):
+def test_mlp_call_is_its_neurons_in_turn(backend):
     random.seed(3)
     model = nn.MLP(3, [4, 4, 2])
     x = [0.5, -1.5, 2.0]
@@ -176,11 +176,11 @@ def switch_to_linear(neuron):
     neuron.nonlin = False
 
 
-def test_mlp_sees_every_change_to_its_parts(live):
+def test_mlp_sees_every_change_to_its_parts(backend):
     random.seed(4)
     model = nn.MLP(2, [3, 2])
     x = [0.5, -1.5]
-    V = live.Value
+    V = backend.Value
     changes = [
         lambda: setattr(model.layers[0].neurons[1], "b", V(0.75)),
         lambda: model.layers[0].neurons[2].w.__setitem__(0, V(3.0)),
@@ -203,22 +203,22 @@ def test_mlp_sees_every_change_to_its_parts(live):
         model(x)
 
 
-def test_mlp_input_and_weight_errors_match_the_layers(live):
+def test_mlp_input_and_weight_errors_match_the_layers(backend):
     random.seed(5)
     model = nn.MLP(2, [3, 1])
-    assert model((0.5, 1.0)).data == model([live.Value(0.5), 1]).data
+    assert model((0.5, 1.0)).data == model([backend.Value(0.5), 1]).data
     np = pytest.importorskip("numpy")
     assert model(np.array([0.5, 1.0])).data == model([0.5, 1.0]).data
     with pytest.raises(ValueError, match="takes 2 inputs, got 1"):
         model([0.5])
     with pytest.raises(TypeError):
         model([0.5, None])
-    model.layers[0].neurons[1].w.append(live.Value(1.0))
+    model.layers[0].neurons[1].w.append(backend.Value(1.0))
     with pytest.raises(ValueError, match="neuron 1 has 3 weights for 2 inputs"):
         model([0.5, 1.0])
 
 
-def test_mlp_under_no_grad_keeps_no_graph(live):
+def test_mlp_under_no_grad_keeps_no_graph(backend):
     random.seed(6)
     model = nn.MLP(2, [3, 1])
     with micrograd_fast.no_grad():
@@ -226,10 +226,29 @@ def test_mlp_under_no_grad_keeps_no_graph(live):
     assert out._prev == set() and out.data == neuron_by_neuron(model, [0.5, 1.0]).data
 
 
-def test_a_plain_compiled_model_is_called_as_one_plan(live):
+def test_a_plain_model_is_called_as_one_plan(backend):
     model = nn.MLP(2, [3, 1])
     model([0.5, 1.0])
-    assert (model._plan[0] is not None) == (live.BACKEND == "compiled")
+    assert isinstance(model._plan, backend.DensePlan)
     model.layers[0].neurons.append(TanhNeuron(2))  # the plan steps aside at once...
     with pytest.raises(ValueError, match="takes 3 inputs, got 4"):  # ...and the layers word the error
         model([0.5, 1.0])
+
+
+def test_a_change_drops_only_the_plans_made_from_that_part(backend):
+    first, second = nn.MLP(2, [3, 1]), nn.MLP(2, [3, 1])
+    shared = nn.Layer(3, 1, nonlin=False)
+    third = nn.MLP(2, [3, 1])
+    third.layers[1] = shared  # a list item: the plan sees it; third makes a new plan below
+    first.layers = [first.layers[0], shared]
+    for model in (first, second, third):
+        model([0.5, 1.0])
+    plans = [m._plan for m in (first, second, third)]
+    assert all(isinstance(p, backend.DensePlan) for p in plans)
+    second.layers[0].neurons[0].b = backend.Value(2.0)  # second's alone
+    assert "_plan" not in vars(second) and first._plan is plans[0] and third._plan is plans[2]
+    shared.neurons[0].b = backend.Value(-1.0)  # in first's and third's plans
+    assert "_plan" not in vars(first) and "_plan" not in vars(third)
+    for model in (first, second, third):
+        x = [0.5, 1.0]
+        assert model(x).data == neuron_by_neuron(model, x).data

@@ -8,7 +8,9 @@ import warnings
 
 import pytest
 
-from micrograd_fast import optim, reference
+from micrograd_fast import engine, optim
+
+reference = engine.load("pure")
 
 START = [0.5, -1.5, 2.0, 0.0, -0.25]
 STEPS = 8

@@ -34,7 +34,7 @@ def test_interior_node_is_refused_even_when_deep(Value):
         copy.deepcopy(x * 2)
 
 
-def test_model_and_optimizer_round_trip(live):
+def test_model_and_optimizer_round_trip(backend):
     random.seed(0)
     model = nn.MLP(2, [4, 1])
     opt = optim.AdamW(model.parameters(), lr=0.05)

@@ -45,8 +45,8 @@ class BinaryNeuron(nn.Neuron):
 
 
 @pytest.mark.parametrize("model_kind", ["fused", "binary"])
-def test_moons_replay_equals_eager(live, model_kind):
-    Value = live.Value
+def test_moons_replay_equals_eager(backend, model_kind):
+    Value = backend.Value
     X, y = points()
     make = (lambda: nn.MLP(2, [8, 8, 1])) if model_kind == "fused" else (lambda: BinaryNeuronMLP(Value, 2, [8, 8, 1]))
     random.seed(7)
@@ -55,9 +55,9 @@ def test_moons_replay_equals_eager(live, model_kind):
     taped = make()
 
     inputs = [[Value(0.0), Value(0.0)] for _ in range(len(X))]
-    live.assign(inputs, X)
+    backend.assign(inputs, X)
     loss = svm_loss(Value, taped, inputs, y)
-    tape = live.compile(loss)
+    tape = backend.compile(loss)
     for step in range(15):
         lr = 1.0 - 0.9 * step / 100
         eager_loss = svm_loss(Value, eager, [list(map(Value, row)) for row in X.tolist()], y)
@@ -81,9 +81,9 @@ def cross_entropy(logits, target):
     return -((logits[target] - m) - sum(exps).log())
 
 
-def test_yinyang_style_replay_equals_eager(live):
+def test_yinyang_style_replay_equals_eager(backend):
     """Cross-entropy over three classes: exp, log, sum, division, constants."""
-    Value = live.Value
+    Value = backend.Value
     rng = np.random.default_rng(1)
     X = rng.uniform(-2, 2, size=(24, 2))
     labels = rng.integers(0, 3, size=24).tolist()
@@ -94,10 +94,10 @@ def test_yinyang_style_replay_equals_eager(live):
 
     def loss_of(model, inputs):
         losses = [cross_entropy(model(row), t) for row, t in zip(inputs, labels)]
-        return live.sum(losses) / len(losses)
+        return backend.sum(losses) / len(losses)
 
     inputs = [[Value(a), Value(b)] for a, b in X.tolist()]
-    tape = live.compile(loss_of(taped, inputs))
+    tape = backend.compile(loss_of(taped, inputs))
     for _ in range(10):
         e = loss_of(eager, [list(map(Value, row)) for row in X.tolist()])
         eager.zero_grad()
@@ -112,11 +112,11 @@ def test_yinyang_style_replay_equals_eager(live):
             q.data -= 0.1 * q.grad
 
 
-def test_len_leaves_repr(live):
-    Value = live.Value
+def test_len_leaves_repr(backend):
+    Value = backend.Value
     a, b = Value(2.0), Value(3.0)
     out = (a * b + a).tanh()
-    tape = live.compile(out)
+    tape = backend.compile(out)
     assert len(tape) == 5
     assert set(tape.leaves) == {a, b}
     assert repr(tape) == "<Tape of 5 nodes, 2 leaves>"
@@ -124,33 +124,33 @@ def test_len_leaves_repr(live):
     assert tape.forward() == math.tanh(0.5 * 3.0 + 0.5) == out.data
 
 
-def test_backward_semantics_match_root_backward(live):
-    Value = live.Value
+def test_backward_semantics_match_root_backward(backend):
+    Value = backend.Value
     a = Value(1.5)
     out = a * a + a
-    tape = live.compile(out)
+    tape = backend.compile(out)
     tape.backward()
     tape.backward()  # leaves accumulate, interior restarts from 0
     assert a.grad == 2 * (2 * 1.5 + 1)
     assert out.grad == 1.0
 
 
-def test_custom_op_cannot_be_compiled(live):
-    Value = live.Value
+def test_custom_op_cannot_be_compiled(backend):
+    Value = backend.Value
     x = Value(1.0)
     out = Value(2.0, (x,), "mystery")
     out._backward = lambda: None
     with pytest.raises(TypeError, match="mystery"):
-        live.compile(out * 2)
+        backend.compile(out * 2)
     with pytest.raises(TypeError):
-        live.compile(3.0)
+        backend.compile(3.0)
 
 
-def test_stale_tape_raises(live):
-    Value = live.Value
+def test_stale_tape_raises(backend):
+    Value = backend.Value
     a = Value(1.0)
     mid = a * 2
-    tape = live.compile(mid + 1)
+    tape = backend.compile(mid + 1)
     mid._backward = lambda: None
     with pytest.raises(RuntimeError, match="compile it again"):
         tape.forward()
@@ -158,13 +158,13 @@ def test_stale_tape_raises(live):
         tape.backward()
 
 
-def test_evaluate_matches_per_point_eager(live):
-    Value = live.Value
+def test_evaluate_matches_per_point_eager(backend):
+    Value = backend.Value
     random.seed(2)
     model = nn.MLP(2, [5, 2])
     inputs = [Value(0.0), Value(0.0)]
     outputs = model(inputs)
-    tape = live.compile(live.sum(outputs))
+    tape = backend.compile(backend.sum(outputs))
     mesh = np.random.default_rng(0).uniform(-1, 1, size=(50, 2))
     got = tape.evaluate(inputs, mesh, outputs)
     assert got.shape == (50, 2)
@@ -175,17 +175,17 @@ def test_evaluate_matches_per_point_eager(live):
         tape.evaluate(inputs, np.zeros((3, 3)), outputs)
 
 
-def test_assign(live):
-    Value = live.Value
+def test_assign(backend):
+    Value = backend.Value
     vs = [[Value(0.0), Value(0.0)], [Value(0.0), Value(0.0)]]
-    live.assign(vs, np.array([[1.0, 2.0], [3.0, 4.0]]))
+    backend.assign(vs, np.array([[1.0, 2.0], [3.0, 4.0]]))
     assert [[v.data for v in row] for row in vs] == [[1.0, 2.0], [3.0, 4.0]]
-    live.assign(vs[0], [5, 6.5])
+    backend.assign(vs[0], [5, 6.5])
     assert [v.data for v in vs[0]] == [5.0, 6.5]
     with pytest.raises(ValueError):
-        live.assign(vs, [1.0, 2.0, 3.0])
+        backend.assign(vs, [1.0, 2.0, 3.0])
     with pytest.raises(TypeError):
-        live.assign(vs[0], [1.0, "x"])
+        backend.assign(vs[0], [1.0, "x"])
     with pytest.raises(TypeError):
-        live.assign([1.0], [1.0])
+        backend.assign([1.0], [1.0])
     assert [v.data for v in vs[0]] == [5.0, 6.5]  # nothing changed by the failures

@@ -147,13 +147,13 @@ def test_register_a_new_function():
     assert x.grad.tolist() == [6.0]
 
 
-def test_values_round_trip(live):
-    vs = [[live.Value(1.0), live.Value(2.0)], [live.Value(3.0), live.Value(4.0)]]
+def test_values_round_trip(backend):
+    vs = [[backend.Value(1.0), backend.Value(2.0)], [backend.Value(3.0), backend.Value(4.0)]]
     t = Tensor.from_values(vs)
     assert t.data.tolist() == [[1.0, 2.0], [3.0, 4.0]]
     back = t.to_values()
     assert [[v.data for v in row] for row in back] == t.data.tolist()
-    assert isinstance(back[0][0], live.Value)
+    assert isinstance(back[0][0], backend.Value)
 
 
 def test_same_seed_same_weights_and_moons_losses():

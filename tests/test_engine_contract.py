@@ -1,0 +1,78 @@
+"""The engine contract (micrograd_fast/engine.py): both engines export exactly
+engine.API, and no module but engine.py imports an engine."""
+
+import ast
+import pathlib
+import types
+
+import pytest
+
+from micrograd_fast import engine
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+ENGINE_MODULES = set(engine.MODULES.values())
+FACADE = ROOT / "micrograd_fast" / "engine.py"
+
+
+def public_names(module):
+    return {name for name, value in vars(module).items()
+            if not name.startswith("_") and not isinstance(value, types.ModuleType)}
+
+
+@pytest.mark.parametrize("name", list(engine.MODULES))
+def test_each_engine_exports_exactly_the_api(name):
+    try:
+        module = engine.load(name)
+    except ImportError as exc:
+        pytest.skip(str(exc))
+    assert public_names(module) == set(engine.API) | {"BACKEND"}
+    assert module.BACKEND == name
+
+
+def test_the_two_engines_export_the_same_names(compiled, reference):
+    assert public_names(compiled) == public_names(reference)
+
+
+def engine_imports(source, package):
+    """The engine modules a source file imports: import statements, and
+    import_module / __import__ calls with a literal name. package is the
+    file's own package, for relative imports."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            found += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parent = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join(parent + ([node.module] if node.module else []))
+            found += [base] + [f"{base}.{alias.name}" for alias in node.names]
+        elif (isinstance(node, ast.Call) and getattr(node.func, "attr", getattr(node.func, "id", ""))
+              in ("import_module", "__import__") and node.args and isinstance(node.args[0], ast.Constant)):
+            found.append(str(node.args[0].value))
+    return sorted(set(found) & ENGINE_MODULES)
+
+
+def test_the_import_check_can_fail():
+    assert engine_imports("from micrograd_fast import _engine", "x") == ["micrograd_fast._engine"]
+    assert engine_imports("from . import reference", "micrograd_fast") == ["micrograd_fast.reference"]
+    assert engine_imports("from .reference import Value", "micrograd_fast") == ["micrograd_fast.reference"]
+    assert engine_imports("from ..reference import Value", "micrograd_fast.tensor") == [
+        "micrograd_fast.reference"]
+    assert engine_imports("import micrograd_fast._engine as e", "x") == ["micrograd_fast._engine"]
+    assert engine_imports("importlib.import_module('micrograd_fast.reference')", "x") == [
+        "micrograd_fast.reference"]
+    assert engine_imports("from micrograd_fast import engine, nn", "x") == []
+
+
+def python_files():
+    for folder in ("micrograd_fast", "benchmarks", "examples", "tools", "tests"):
+        yield from sorted((ROOT / folder).rglob("*.py"))
+
+
+@pytest.mark.parametrize("path", [p for p in python_files() if p != FACADE],
+                         ids=lambda p: str(p.relative_to(ROOT)))
+def test_only_the_facade_imports_an_engine(path):
+    package = ".".join(path.relative_to(ROOT).parent.parts)
+    assert engine_imports(path.read_text(), package) == []
+
