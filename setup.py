@@ -6,9 +6,12 @@ import os
 from Cython.Build import cythonize
 from setuptools import Extension, setup
 
-# Portable and bit-exact: no -march=native, no -ffast-math, and no fused
-# multiply-add, which would round a*b+c differently from Python.
-compile_args = ["-O3", "-ffp-contract=off", "-fno-strict-aliasing"]
+# Portable and bit-exact: no -march=native, no -ffast-math, no fused
+# multiply-add (it would round a*b+c differently from Python), and pow()
+# always the C library's, as Python's float ** calls it: gcc would otherwise
+# fold pow(x, -1.0) with a constant exponent into 1.0 / x, which rounds
+# differently (0.9999999999999999 ** -1 is 1.0 in Python).
+compile_args = ["-O3", "-ffp-contract=off", "-fno-strict-aliasing", "-fno-builtin-pow"]
 link_args = []
 if os.environ.get("MICROGRAD_FAST_SANITIZE"):
     # make asan: AddressSanitizer + UndefinedBehaviorSanitizer build

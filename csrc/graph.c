@@ -209,7 +209,7 @@ int mg_traverse_children(mg_node *n, visitproc visit, void *arg)
     for (i = 0; i < nkids; i++)
         Py_VISIT(kids[i]);
     if (n->op == MG_CUSTOM && n->u.nary != NULL)
-        Py_VISIT(n->u.nary->backward);
+        Py_VISIT(n->u.nary->backward);  /* op_name and local_grads: strs and floats */
     return 0;
 }
 

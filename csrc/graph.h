@@ -50,6 +50,7 @@ static inline void mg_release_children_with(mg_node *n, void (*drop)(PyObject *)
                 drop(e->children[i]);
         Py_XDECREF(e->backward);
         Py_XDECREF(e->op_name);
+        Py_XDECREF(e->local_grads);
         PyMem_Free(e);
         break;
     }

@@ -18,6 +18,7 @@ enum {
     MG_INITIALISED = 1,     /* __init__ ran (it may not run twice) */
     MG_INT_EXPONENT = 2,    /* MG_POW: exponent was an int, so _op is '**2' not '**2.0' */
     MG_START_IS_CHILD = 4,  /* MG_SUM: children[0] is the start Value */
+    MG_HAS_ATTRIBUTES = 8,  /* attributes.c holds an attribute dict for it */
 };
 
 /* The children of a node with the MG_CHILD_LIST layout, and its constants. */
@@ -27,6 +28,8 @@ typedef struct mg_nary {
     double start;           /* MG_DOT, MG_SUM: the number the sum starts from */
     PyObject *backward;     /* MG_CUSTOM: the Python _backward, or NULL */
     PyObject *op_name;      /* MG_CUSTOM: the _op string */
+    PyObject *local_grads;  /* MG_CUSTOM made as Value(data, children, local_grads),
+                               microgpt's way: a tuple of floats, or NULL */
     PyObject *children[];   /* strong references */
 } mg_nary;
 
@@ -44,11 +47,13 @@ typedef struct mg_node {
 } mg_node;
 
 /* The C layout of the Value type (src/value.pxi declares the same fields in
- * the same order; the type's set-up checks the offsets at import). */
+ * the same order; the type's set-up checks the offsets at import). With the
+ * GC's header that is 16 + 16 + 40 + 8 = 80 bytes, one pymalloc size class;
+ * attributes live outside it (attributes.h). */
 typedef struct mg_value {
     PyObject_HEAD
     mg_node node;
-    PyObject *dict;
+    PyObject *weakrefs;  /* __weakref__ */
 } mg_value;
 
 #define MG_NODE(o) (&((mg_value *)(o))->node)

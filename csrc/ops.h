@@ -118,15 +118,74 @@ static inline int mg_backward_local(mg_node *out)
         break;
     }
     case MG_CUSTOM: {
-        PyObject *fn = out->u.nary ? out->u.nary->backward : NULL, *r;
-        if (fn == NULL)
-            break;
-        Py_INCREF(fn);  /* the closure may replace itself while it runs */
-        r = PyObject_CallNoArgs(fn);
-        Py_DECREF(fn);
-        if (r == NULL)
-            return MG_ERR_PYTHON;
-        Py_DECREF(r);
+        const mg_nary *e = out->u.nary;
+        PyObject *fn = e ? e->backward : NULL, *r;
+        Py_ssize_t i;
+        if (fn != NULL) {  /* micrograd's way: the user's closure */
+            Py_INCREF(fn);  /* the closure may replace itself while it runs */
+            r = PyObject_CallNoArgs(fn);
+            Py_DECREF(fn);
+            if (r == NULL)
+                return MG_ERR_PYTHON;
+            Py_DECREF(r);
+        } else if (e != NULL && e->local_grads != NULL) {  /* microgpt's way */
+            for (i = 0; i < e->count; i++)
+                CHILD(e, i)->grad += PyFloat_AS_DOUBLE(PyTuple_GET_ITEM(e->local_grads, i)) * g;
+        }
+        break;
+    }
+    default:
+        break;
+    }
+    return err;
+}
+
+/* The derivative of out with respect to each of its children, at the
+ * children's current data, into d[0..count): what microgpt's Value keeps as
+ * _local_grads. backward_local above applies the same derivatives (in
+ * micrograd's order of operations). Returns MG_OK or an error code; a
+ * custom op's are its own (value.pxi). */
+static inline int mg_local_grads(const mg_node *out, double *d)
+{
+    int err = MG_OK;
+    switch (out->op) {
+    case MG_ADD: d[0] = 1.0; d[1] = 1.0; break;
+    case MG_MUL: d[0] = KID(out, 1)->data; d[1] = KID(out, 0)->data; break;
+    case MG_POW: {
+        const double e = out->u.pow.exponent;
+        d[0] = e * mg_pow(BASE(out)->data, e - 1, &err);
+        break;
+    }
+    case MG_POWV: {
+        const double a = KID(out, 0)->data, b = KID(out, 1)->data;
+        d[0] = b * mg_pow(a, b - 1, &err);
+        d[1] = mg_pow_exponent_slope(a, out->data);
+        break;
+    }
+    case MG_RELU: d[0] = (double)(out->data > 0); break;
+    case MG_TANH: d[0] = 1.0 - out->data * out->data; break;
+    case MG_EXP: d[0] = out->data; break;
+    case MG_LOG:
+        if (KID(out, 0)->data == 0.0)
+            return MG_ERR_ZERO_DIVISION;
+        d[0] = 1.0 / KID(out, 0)->data;
+        break;
+    case MG_SIGMOID: d[0] = out->data * (1.0 - out->data); break;
+    case MG_DOT: {
+        const mg_nary *e = out->u.nary;
+        Py_ssize_t i, n = e->pairs;
+        for (i = 0; i < n; i++) {
+            d[i] = CHILD(e, n + i)->data;
+            d[n + i] = CHILD(e, i)->data;
+        }
+        if (e->count > 2 * n)
+            d[2 * n] = 1.0;
+        break;
+    }
+    case MG_SUM: {
+        Py_ssize_t i;
+        for (i = 0; i < out->u.nary->count; i++)
+            d[i] = 1.0;
         break;
     }
     default:

@@ -1,7 +1,9 @@
 /* The parts of the Value type that Cython cannot express: freeing without
- * recursion, the GC slots that see the C-level children and closure, and
- * the fast paths of a + b, a * b and Value(x). */
+ * recursion, the GC slots that see the C-level children, closure and
+ * attributes, attribute access without a __dict__ pointer, micrograd's
+ * operators, and the fast path of Value(x). */
 #include <stddef.h>
+#include "attributes.h"
 #include "value.h"
 
 PyTypeObject *mg_value_type = NULL;
@@ -18,7 +20,8 @@ static int freeing_doomed = 0;
 
 static inline void drop_child(PyObject *child)
 {
-    if (Py_REFCNT(child) == 1 && Py_TYPE(child) == mg_value_type) {
+    /* a leaf frees without touching anything else: no need to defer it */
+    if (Py_REFCNT(child) == 1 && Py_TYPE(child) == mg_value_type && MG_NODE(child)->op != MG_LEAF) {
         if (doomed_count == doomed_cap) {
             Py_ssize_t cap = doomed_cap ? 2 * doomed_cap : 256;
             PyObject **p = PyMem_Realloc(doomed, (size_t)cap * sizeof(PyObject *));
@@ -35,11 +38,22 @@ static inline void drop_child(PyObject *child)
     Py_DECREF(child);
 }
 
+static void drop_attributes(PyObject *o)
+{
+    if (MG_NODE(o)->flags & MG_HAS_ATTRIBUTES) {
+        PyObject *attrs = mg_attributes_take(o);
+        MG_NODE(o)->flags &= ~MG_HAS_ATTRIBUTES;
+        Py_XDECREF(attrs);
+    }
+}
+
 static void value_dealloc(PyObject *o)
 {
     PyObject_GC_UnTrack(o);
+    if (((mg_value *)o)->weakrefs != NULL)
+        PyObject_ClearWeakRefs(o);
     mg_release_children_with(MG_NODE(o), drop_child);
-    Py_CLEAR(((mg_value *)o)->dict);
+    drop_attributes(o);
     if (mg_free_values_count < MG_FREE_VALUES_MAX && Py_TYPE(o) == mg_value_type)
         mg_free_values[mg_free_values_count++] = o;
     else
@@ -54,35 +68,294 @@ static void value_dealloc(PyObject *o)
 
 static int value_traverse(PyObject *o, visitproc visit, void *arg)
 {
-    Py_VISIT(((mg_value *)o)->dict);
+    if (MG_NODE(o)->flags & MG_HAS_ATTRIBUTES)
+        Py_VISIT(mg_attributes_of(o));
     return mg_traverse_children(MG_NODE(o), visit, arg);
 }
 
-/* Breaks cycles through a closure or the dict; children stay (they cannot
+/* Breaks cycles through a closure or attributes; children stay (they cannot
  * form a cycle by themselves: a child is always older than its parent). */
 static int value_clear(PyObject *o)
 {
     mg_clear_closure(MG_NODE(o));
-    Py_CLEAR(((mg_value *)o)->dict);
+    drop_attributes(o);
     return 0;
 }
 
-/* a + b and a * b on two plain Values, the ops a training step is made of,
- * straight from the number slots; anything else goes to Cython's slots. */
-static binaryfunc cython_nb_add, cython_nb_multiply;
+/* --- attributes, kept in attributes.c's table (an exact Value has no
+ * __dict__; a Python subclass's instances have their own and use it). As
+ * for any object, a data descriptor of the type (data, grad, label, ...)
+ * comes first, then the instance's attributes, then the rest of the type. */
 
-static PyObject *value_nb_add(PyObject *a, PyObject *b)
+/* A Python subclass's instances have a dict of their own. */
+static int has_own_dict(PyTypeObject *type)
 {
-    if (Py_TYPE(a) == mg_value_type && Py_TYPE(b) == mg_value_type)
-        return mg_new_binary(MG_ADD, a, b);
-    return cython_nb_add(a, b);
+#ifdef Py_TPFLAGS_MANAGED_DICT
+    if (type->tp_flags & Py_TPFLAGS_MANAGED_DICT)
+        return 1;
+#endif
+    return type->tp_dictoffset != 0;
 }
 
-static PyObject *value_nb_multiply(PyObject *a, PyObject *b)
+PyObject *mg_value_attributes(PyObject *o, int make)
 {
-    if (Py_TYPE(a) == mg_value_type && Py_TYPE(b) == mg_value_type)
-        return mg_new_binary(MG_MUL, a, b);
-    return cython_nb_multiply(a, b);
+    PyObject *attrs;
+    if (has_own_dict(Py_TYPE(o))) {  /* the GC sees it through the subclass */
+        attrs = PyObject_GenericGetDict(o, NULL);
+        Py_XDECREF(attrs);  /* o holds it */
+        return attrs;
+    }
+    if (MG_NODE(o)->flags & MG_HAS_ATTRIBUTES)
+        return mg_attributes_of(o);
+    if (!make)
+        return NULL;
+    attrs = mg_attributes_make(o);
+    if (attrs == NULL)
+        return NULL;
+    MG_NODE(o)->flags |= MG_HAS_ATTRIBUTES;
+    mg_track(o);
+    return attrs;
+}
+
+/* Whether the name is the type's own business: not a str (Python words the
+ * error), an instance with a dict of its own, or a data descriptor. */
+static int handled_by_type(PyObject *o, PyObject *name)
+{
+    PyObject *descr;
+    if (!PyUnicode_Check(name) || has_own_dict(Py_TYPE(o)))
+        return 1;
+    descr = _PyType_Lookup(Py_TYPE(o), name);
+    return descr != NULL && Py_TYPE(descr)->tp_descr_set != NULL;
+}
+
+static PyObject *value_getattro(PyObject *o, PyObject *name)
+{
+    if ((MG_NODE(o)->flags & MG_HAS_ATTRIBUTES) && !handled_by_type(o, name)) {
+        PyObject *found = PyDict_GetItemWithError(mg_attributes_of(o), name);
+        if (found != NULL) {
+            Py_INCREF(found);
+            return found;
+        }
+        if (PyErr_Occurred())
+            return NULL;
+    }
+    return PyObject_GenericGetAttr(o, name);
+}
+
+static int value_setattro(PyObject *o, PyObject *name, PyObject *value)
+{
+    PyObject *attrs;
+    if (handled_by_type(o, name))
+        return PyObject_GenericSetAttr(o, name, value);
+    attrs = mg_value_attributes(o, value != NULL);
+    if (value != NULL)
+        return attrs == NULL ? -1 : PyDict_SetItem(attrs, name, value);
+    if (attrs != NULL && PyDict_DelItem(attrs, name) == 0)
+        return 0;
+    if (attrs != NULL && !PyErr_ExceptionMatches(PyExc_KeyError))
+        return -1;
+    PyErr_Clear();
+    PyErr_Format(PyExc_AttributeError, "'%.100s' object has no attribute '%U'",
+                 Py_TYPE(o)->tp_name, name);
+    return -1;
+}
+
+/* --- micrograd's operators. A number on either side becomes a leaf; the
+ * graphs are micrograd's, node for node. */
+
+/* x as a double if it is a real number (float, int, or anything with
+ * __float__ or __index__, as PyFloat_AsDouble takes): 1; 0 if it is not
+ * one; -1 with an exception. */
+static int as_real(PyObject *x, double *out)
+{
+    if (!mg_is_real(x) || PyComplex_Check(x))
+        return 0;
+    *out = PyLong_CheckExact(x) ? PyLong_AsDouble(x) : PyFloat_AsDouble(x);
+    return (*out == -1.0 && PyErr_Occurred()) ? -1 : 1;
+}
+
+enum operands { NOT_OURS, BOTH_VALUES, VALUE_AND_NUMBER, NUMBER_AND_VALUE, FAILED };
+
+/* What a binary op was given (one side is always a Value, or the slot would
+ * not be called): two Values, or a Value and a real number *x, one way round
+ * or the other. Exact Values, floats and ints, what a training loop is made
+ * of, are told apart without a walk up the type's bases. */
+static int operands(PyObject *a, PyObject *b, double *x)
+{
+    int a_value = Py_TYPE(a) == mg_value_type, b_value = Py_TYPE(b) == mg_value_type, real;
+    if (a_value && b_value)
+        return BOTH_VALUES;
+    if (a_value && PyFloat_CheckExact(b)) {
+        *x = PyFloat_AS_DOUBLE(b);
+        return VALUE_AND_NUMBER;
+    }
+    if (b_value && PyFloat_CheckExact(a)) {
+        *x = PyFloat_AS_DOUBLE(a);
+        return NUMBER_AND_VALUE;
+    }
+    if ((a_value && PyLong_CheckExact(b)) || (b_value && PyLong_CheckExact(a))) {
+        *x = PyLong_AsDouble(a_value ? b : a);  /* OverflowError as float(int) gives */
+        if (*x == -1.0 && PyErr_Occurred())
+            return FAILED;
+        return a_value ? VALUE_AND_NUMBER : NUMBER_AND_VALUE;
+    }
+    a_value = a_value || PyObject_TypeCheck(a, mg_value_type);
+    b_value = b_value || PyObject_TypeCheck(b, mg_value_type);
+    if (a_value && b_value)
+        return BOTH_VALUES;
+    real = as_real(a_value ? b : a, x);
+    if (real <= 0)
+        return real < 0 ? FAILED : NOT_OURS;
+    return a_value ? VALUE_AND_NUMBER : NUMBER_AND_VALUE;
+}
+
+static PyObject *not_ours(int kind)
+{
+    if (kind == FAILED)
+        return NULL;
+    Py_INCREF(Py_NotImplemented);  /* Python tries the other side, or raises TypeError */
+    return Py_NotImplemented;
+}
+
+/* op(v, leaf(x)); v is borrowed. */
+static PyObject *with_number(int op, PyObject *v, double x)
+{
+    PyObject *number = mg_new_leaf(x), *out;
+    if (number == NULL)
+        return NULL;
+    out = mg_new_binary(op, v, number);
+    Py_DECREF(number);
+    return out;
+}
+
+/* op(made, leaf(x)) for a node just made (or NULL), which it lets go. */
+static PyObject *with_number_then_release(int op, PyObject *made, double x)
+{
+    PyObject *out;
+    if (made == NULL)
+        return NULL;
+    out = with_number(op, made, x);
+    Py_DECREF(made);
+    return out;
+}
+
+/* a + b and a * b: a Value is the first child and a number the second,
+ * whichever side each was on (micrograd's __radd__ is self + other). */
+static PyObject *commutative(int op, PyObject *a, PyObject *b)
+{
+    double x;
+    int kind = operands(a, b, &x);
+    switch (kind) {
+    case BOTH_VALUES: return mg_new_binary(op, a, b);
+    case VALUE_AND_NUMBER: return with_number(op, a, x);
+    case NUMBER_AND_VALUE: return with_number(op, b, x);
+    default: return not_ours(kind);
+    }
+}
+
+PyObject *mg_value_add(PyObject *a, PyObject *b)
+{
+    return commutative(MG_ADD, a, b);
+}
+
+PyObject *mg_value_multiply(PyObject *a, PyObject *b)
+{
+    return commutative(MG_MUL, a, b);
+}
+
+PyObject *mg_value_negative(PyObject *a)  /* a * -1 */
+{
+    return with_number(MG_MUL, a, -1.0);
+}
+
+PyObject *mg_value_subtract(PyObject *a, PyObject *b)
+{
+    PyObject *minus_b, *out;
+    double x;
+    int kind = operands(a, b, &x);
+    switch (kind) {
+    case BOTH_VALUES:  /* a + (-b); a subclass's own __neg__ and __add__ are called */
+        if (Py_TYPE(a) == mg_value_type && Py_TYPE(b) == mg_value_type) {
+            minus_b = mg_value_negative(b);
+            out = minus_b ? mg_new_binary(MG_ADD, a, minus_b) : NULL;
+        } else {
+            minus_b = PyNumber_Negative(b);
+            out = minus_b ? PyNumber_Add(a, minus_b) : NULL;
+        }
+        Py_XDECREF(minus_b);
+        return out;
+    case VALUE_AND_NUMBER:  /* a + leaf(-x) */
+        return with_number(MG_ADD, a, -x);
+    case NUMBER_AND_VALUE:  /* micrograd's __rsub__: x + (-b) = (b * -1) + leaf(x) */
+        return with_number_then_release(MG_ADD, mg_value_negative(b), x);
+    default:
+        return not_ours(kind);
+    }
+}
+
+/* x ** -1 as Python computes it (the C library's pow, which is not always
+ * 1 / x). A loop divides by the same number again and again (v / n), so the
+ * last answer is kept. */
+static double reciprocal(double x, int *err)
+{
+    static double last_x = 1.0, last_reciprocal = 1.0;
+    double r;
+    if (memcmp(&x, &last_x, sizeof x) == 0)
+        return last_reciprocal;
+    r = mg_pow(x, -1.0, err);
+    if (*err == MG_OK) {
+        last_x = x;
+        last_reciprocal = r;
+    }
+    return r;
+}
+
+PyObject *mg_value_true_divide(PyObject *a, PyObject *b)
+{
+    PyObject *out, *inverse;
+    double x;
+    int err = MG_OK, kind = operands(a, b, &x);
+    switch (kind) {
+    case BOTH_VALUES:  /* a * b**-1 */
+        inverse = mg_new_pow(b, -1.0, 1);
+        out = inverse ? mg_new_binary(MG_MUL, a, inverse) : NULL;
+        Py_XDECREF(inverse);
+        return out;
+    case VALUE_AND_NUMBER:  /* a * leaf(x ** -1), the power taken as Python takes it */
+        x = reciprocal(x, &err);
+        if (err != MG_OK) {
+            mg_raise(err);
+            return NULL;
+        }
+        return with_number(MG_MUL, a, x);
+    case NUMBER_AND_VALUE:  /* micrograd's __rtruediv__: x * b**-1 = b**-1 * leaf(x) */
+        return with_number_then_release(MG_MUL, mg_new_pow(b, -1.0, 1), x);
+    default:
+        return not_ours(kind);
+    }
+}
+
+PyObject *mg_value_power(PyObject *a, PyObject *b, PyObject *modulo)
+{
+    PyObject *base, *out;
+    double x;
+    int kind;
+    if (modulo != Py_None)
+        return not_ours(NOT_OURS);
+    kind = operands(a, b, &x);
+    switch (kind) {
+    case BOTH_VALUES:
+        return mg_new_binary(MG_POWV, a, b);
+    case VALUE_AND_NUMBER:  /* the exponent kept in the node; '**2' for an int */
+        return mg_new_pow(a, x, mg_is_integral(b));
+    case NUMBER_AND_VALUE:  /* leaf(x) ** b */
+        base = mg_new_leaf(x);
+        out = base ? mg_new_binary(MG_POWV, base, b) : NULL;
+        Py_XDECREF(base);
+        return out;
+    default:
+        return not_ours(kind);
+    }
 }
 
 /* Value(x) for one float or int, what a training loop calls per input: a
@@ -138,24 +411,40 @@ static PyObject *value_vectorcall(PyObject *type, PyObject *const *args, size_t 
     return out;
 }
 
-int mg_value_type_ready(PyTypeObject *type, PyObject *probe)
+int mg_value_type_ready(PyTypeObject *type)
 {
-    if ((char *)MG_NODE(probe) - (char *)probe != offsetof(mg_value, node)
-        || type->tp_dictoffset != (Py_ssize_t)offsetof(mg_value, dict)
-        || type->tp_basicsize != (Py_ssize_t)sizeof(mg_value)
-        || !(type->tp_flags & Py_TPFLAGS_HAVE_GC)) {
-        PyErr_SetString(PyExc_ImportError,
-                        "micrograd_fast._engine: Value layout does not match csrc/node.h");
+    PyNumberMethods *nb = type->tp_as_number;
+    /* the node fills the bytes between the object's head and the weakref list */
+    if (type->tp_basicsize != (Py_ssize_t)sizeof(mg_value)
+        || type->tp_weaklistoffset != (Py_ssize_t)offsetof(mg_value, weakrefs)
+        || offsetof(mg_value, weakrefs) - offsetof(mg_value, node) != sizeof(mg_node)
+        || type->tp_dictoffset != 0 || nb == NULL) {
+        PyErr_Format(PyExc_ImportError,
+                     "micrograd_fast._engine: the Value type (size %zd, weakref list at %zd, "
+                     "dict at %zd) does not match csrc/node.h's mg_value (size %zd, weakref "
+                     "list at %zd, no dict)", type->tp_basicsize, type->tp_weaklistoffset,
+                     type->tp_dictoffset, (Py_ssize_t)sizeof(mg_value),
+                     (Py_ssize_t)offsetof(mg_value, weakrefs));
         return -1;
     }
     mg_value_type = type;
-    cython_nb_add = type->tp_as_number->nb_add;
-    cython_nb_multiply = type->tp_as_number->nb_multiply;
-    type->tp_as_number->nb_add = value_nb_add;
-    type->tp_as_number->nb_multiply = value_nb_multiply;
+    /* Cython makes a type with no object fields one the GC does not know;
+     * ours must be known (a node with a closure or attributes can be in a
+     * cycle). No instance exists yet, so the GC's allocator can be chosen. */
+    type->tp_flags |= Py_TPFLAGS_HAVE_GC;
+    type->tp_free = PyObject_GC_Del;
     type->tp_dealloc = value_dealloc;
     type->tp_traverse = value_traverse;
     type->tp_clear = value_clear;
+    type->tp_getattro = value_getattro;
+    type->tp_setattro = value_setattro;
     type->tp_vectorcall = value_vectorcall;
+    nb->nb_add = mg_value_add;
+    nb->nb_subtract = mg_value_subtract;
+    nb->nb_multiply = mg_value_multiply;
+    nb->nb_true_divide = mg_value_true_divide;
+    nb->nb_power = mg_value_power;
+    nb->nb_negative = mg_value_negative;
+    PyType_Modified(type);
     return 0;
 }

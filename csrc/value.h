@@ -20,9 +20,27 @@ extern PyTypeObject *mg_value_type;
 extern PyObject *mg_free_values[MG_FREE_VALUES_MAX];
 extern int mg_free_values_count;
 
-/* Installs the slots on the Cython-made type and checks its layout against
- * mg_value; 0, or -1 with an exception. */
-int mg_value_type_ready(PyTypeObject *type, PyObject *probe);
+/* Checks the Cython-made type's layout against mg_value and installs the
+ * slots below; called once, before any Value exists. 0, or -1 with an
+ * exception. */
+int mg_value_type_ready(PyTypeObject *type);
+
+/* micrograd's operators, with a Value on either side and a Value or a real
+ * number on the other (NotImplemented otherwise), building micrograd's exact
+ * graph: a - b is a + (b * -1), a / b is a * b**-1, -a is a * -1. They are
+ * the type's number slots; value.pxi's __add__ etc. call them too. */
+PyObject *mg_value_add(PyObject *a, PyObject *b);
+PyObject *mg_value_subtract(PyObject *a, PyObject *b);
+PyObject *mg_value_multiply(PyObject *a, PyObject *b);
+PyObject *mg_value_true_divide(PyObject *a, PyObject *b);
+PyObject *mg_value_power(PyObject *a, PyObject *b, PyObject *modulo);
+PyObject *mg_value_negative(PyObject *a);
+
+/* o's attribute dict (borrowed): a subclass instance's own __dict__, or
+ * attributes.c's entry; NULL if it has none, unless make, which makes one
+ * (GC-tracking o: a dict can close a cycle); NULL with an exception if that
+ * fails. */
+PyObject *mg_value_attributes(PyObject *o, int make);
 
 /* A new leaf of exactly this C type, zeroed, not tracked by the GC: the fast
  * path every op takes (tp_new would track it and parse an argument tuple). */
@@ -39,7 +57,7 @@ static inline PyObject *mg_value_alloc(PyTypeObject *type)
     }
     memset(&v->node, 0, sizeof(mg_node));
     v->node.flags = MG_INITIALISED;
-    v->dict = NULL;
+    v->weakrefs = NULL;
     return (PyObject *)v;
 }
 
@@ -137,7 +155,7 @@ static inline PyObject *mg_new_nary(int op, Py_ssize_t count)
     return out;
 }
 
-/* --- the GC. Ordinary nodes are untracked; one that gains a dict or a
+/* --- the GC. Ordinary nodes are untracked; one that gains attributes or a
  * closure may close a cycle and must be seen. */
 
 static inline void mg_track(PyObject *o)
@@ -146,23 +164,13 @@ static inline void mg_track(PyObject *o)
         PyObject_GC_Track(o);
 }
 
-static inline void mg_track_if_dict(PyObject *o)
-{
-    if (((mg_value *)o)->dict != NULL)
-        mg_track(o);
-}
-
-/* After Value(...): tp_new made a tracked object with an empty dict; a plain
- * Value needs neither until it is given an attribute. Subclass instances stay
- * tracked: their own slots may hold anything. */
+/* After Value(...): tp_new made a tracked object; a plain Value needs no
+ * tracking until it is given an attribute or a closure. Subclass instances
+ * stay tracked: their own slots and dict may hold anything. */
 static inline void mg_untrack_new_leaf(PyObject *o)
 {
-    mg_value *v = (mg_value *)o;
-    if (Py_TYPE(o) != mg_value_type)
-        return;
-    if (v->dict != NULL && PyDict_CheckExact(v->dict) && PyDict_GET_SIZE(v->dict) == 0)
-        Py_CLEAR(v->dict);
-    if (v->dict == NULL)
+    if (Py_TYPE(o) == mg_value_type && !(MG_NODE(o)->flags & MG_HAS_ATTRIBUTES)
+        && PyObject_GC_IsTracked(o))
         PyObject_GC_UnTrack(o);
 }
 

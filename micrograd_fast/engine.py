@@ -31,15 +31,17 @@ _loaded = {}  # name -> module, or the ImportError that stopped it
 _engine_by_type = {}  # Value class (or subclass) -> its engine module
 
 
-def _source_checkout():
-    """The source checkout this package is imported from, or None if it is
-    an installed copy."""
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    return root if os.path.exists(os.path.join(root, "src", "_engine.pyx")) else None
+def _unbuilt_checkout():
+    """The source checkout this package is imported from if its extension
+    was never built there, else None (an installed copy, or a built one)."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    root = os.path.dirname(here)
+    built = any(name.startswith("_engine.") and name.endswith((".so", ".pyd")) for name in os.listdir(here))
+    return root if os.path.exists(os.path.join(root, "src", "_engine.pyx")) and not built else None
 
 
 def _unavailable_message(exc):
-    checkout = _source_checkout()
+    checkout = _unbuilt_checkout()
     if checkout is not None:
         return (f"micrograd_fast: the compiled engine is not built in the source checkout at "
                 f"{checkout}, which is first on sys.path (the current directory or PYTHONPATH) "

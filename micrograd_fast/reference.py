@@ -62,10 +62,11 @@ def _pow_exponent_slope(base, result):
 
 
 # ---------------------------------------------------------------------------
-# Ops: a forward that recomputes out.data from the children, and the local
-# chain rule that pushes out.grad into the children.
+# Ops: a forward that recomputes out.data from the children, the local chain
+# rule that pushes out.grad into the children, and the local derivatives
+# (out's with respect to each child: microgpt's _local_grads).
 
-_Op = collections.namedtuple("_Op", "forward backward")
+_Op = collections.namedtuple("_Op", "forward backward local_grads")
 
 
 def _add_forward(out):
@@ -204,17 +205,66 @@ def _sum_backward(out):
         v.grad += out.grad
 
 
-_ADD = _Op(_add_forward, _add_backward)
-_MUL = _Op(_mul_forward, _mul_backward)
-_POW = _Op(_pow_forward, _pow_backward)
-_POWV = _Op(_powv_forward, _powv_backward)
-_RELU = _Op(_relu_forward, _relu_backward)
-_TANH = _Op(_tanh_forward, _tanh_backward)
-_EXP = _Op(_exp_forward, _exp_backward)
-_LOG = _Op(_log_forward, _log_backward)
-_SIGMOID = _Op(_sigmoid_forward, _sigmoid_backward)
-_DOT = _Op(_dot_forward, _dot_backward)
-_SUM = _Op(_sum_forward, _sum_backward)
+def _add_local_grads(out):
+    return (1.0, 1.0)
+
+
+def _mul_local_grads(out):
+    a, b = out._children
+    return (b.data, a.data)
+
+
+def _pow_local_grads(out):
+    (a,) = out._children
+    return (out._exponent * _float_pow(a.data, out._exponent - 1),)
+
+
+def _powv_local_grads(out):
+    a, b = out._children
+    return (b.data * _float_pow(a.data, b.data - 1), _pow_exponent_slope(a.data, out.data))
+
+
+def _relu_local_grads(out):
+    return (float(out.data > 0),)
+
+
+def _tanh_local_grads(out):
+    return (1.0 - out.data * out.data,)
+
+
+def _exp_local_grads(out):
+    return (out.data,)
+
+
+def _log_local_grads(out):
+    (a,) = out._children
+    return (1.0 / a.data,)
+
+
+def _sigmoid_local_grads(out):
+    return (out.data * (1.0 - out.data),)
+
+
+def _dot_local_grads(out):
+    ws, xs, bias = _dot_split(out)
+    return tuple(x.data for x in xs) + tuple(w.data for w in ws) + (1.0,) * len(bias)
+
+
+def _sum_local_grads(out):
+    return (1.0,) * len(out._children)
+
+
+_ADD = _Op(_add_forward, _add_backward, _add_local_grads)
+_MUL = _Op(_mul_forward, _mul_backward, _mul_local_grads)
+_POW = _Op(_pow_forward, _pow_backward, _pow_local_grads)
+_POWV = _Op(_powv_forward, _powv_backward, _powv_local_grads)
+_RELU = _Op(_relu_forward, _relu_backward, _relu_local_grads)
+_TANH = _Op(_tanh_forward, _tanh_backward, _tanh_local_grads)
+_EXP = _Op(_exp_forward, _exp_backward, _exp_local_grads)
+_LOG = _Op(_log_forward, _log_backward, _log_local_grads)
+_SIGMOID = _Op(_sigmoid_forward, _sigmoid_backward, _sigmoid_local_grads)
+_DOT = _Op(_dot_forward, _dot_backward, _dot_local_grads)
+_SUM = _Op(_sum_forward, _sum_backward, _sum_local_grads)
 
 # ---------------------------------------------------------------------------
 # Recording switch (micrograd_fast.no_grad): per thread, like PyTorch's.
@@ -237,17 +287,27 @@ class Value:
     """Stores a single scalar value and its gradient."""
 
     __array_ufunc__ = None  # numpy scalars defer to our reflected operators
+    label = ""  # the lecture's name for a node in drawings
 
-    def __init__(self, data, _children=(), _op=""):
+    def __init__(self, data, _children=(), _op="", label=""):
+        """micrograd's Value(data, _children, _op), with the lecture's label.
+        microgpt's Value(data, children, local_grads) works too: a tuple or
+        list of numbers in _op's place are the children's local gradients."""
         self.data = data
         self.grad = 0.0
         self._children = tuple(_children)
         for child in self._children:
             if not isinstance(child, Value):
                 raise TypeError(f"children must be Values, not {type(child).__name__}")
+        self._given_local_grads = None
+        if isinstance(_op, (tuple, list)):
+            self._given_local_grads = _checked_local_grads(_op, len(self._children))
+            _op = ""
         self._op = str(_op)
         self._rule = None  # an Op for engine-made nodes; None for leaves and custom ops
         self._custom_backward = None
+        if label != "":
+            self.label = label
 
     # data and grad are always floats
     @property
@@ -275,9 +335,24 @@ class Value:
         """This node's local chain rule: out.grad into its children's grads."""
         if self._custom_backward is not None:
             return self._custom_backward
+        if self._given_local_grads is not None:
+            return lambda: _apply_local_grads(self)
         if self._rule is None:
             return _no_backward
         return lambda: self._rule.backward(self)
+
+    @property
+    def _local_grads(self):
+        """microgpt's: the derivative of this node with respect to each child,
+        at the children's current data, in _children's order; None for a
+        micrograd-style custom op, whose _backward is the user's own code."""
+        if self._rule is not None:
+            return self._rule.local_grads(self)
+        if self._given_local_grads is not None:
+            return self._given_local_grads
+        if not self._children and self._custom_backward is None:
+            return ()
+        return None
 
     @_backward.setter
     def _backward(self, fn):
@@ -293,6 +368,7 @@ class Value:
         out._children = tuple(children)
         out._rule = rule
         out._custom_backward = None
+        out._given_local_grads = None
         out._op = op
         for name, value in params.items():
             setattr(out, name, value)
@@ -385,7 +461,7 @@ class Value:
     def __repr__(self):
         return f"Value(data={self.data}, grad={self.grad})"
 
-    _INTERNAL = ("_data", "_grad", "_children", "_op", "_rule", "_custom_backward")
+    _INTERNAL = ("_data", "_grad", "_children", "_op", "_rule", "_custom_backward", "_given_local_grads")
 
     def __reduce__(self):
         """Leaves pickle and deep-copy (data, grad, attributes); an interior
@@ -412,6 +488,24 @@ def _leaf(cls, data):
 
 def _no_backward():
     pass
+
+
+def _apply_local_grads(out):
+    """microgpt's chain rule, for a node made with its local gradients."""
+    for child, local_grad in zip(out._children, out._given_local_grads):
+        child.grad += local_grad * out.grad
+
+
+def _checked_local_grads(grads, count):
+    """microgpt's local_grads as a tuple of floats, one per child."""
+    out = []
+    for g in grads:
+        if not _is_real(g):
+            raise TypeError(f"Value: local gradients must be real numbers, not {type(g).__name__}")
+        out.append(_as_float(g))
+    if len(out) != count:
+        raise ValueError(f"Value: {count} children but {len(out)} local gradients")
+    return tuple(out)
 
 
 def _is_real(x):

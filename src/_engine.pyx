@@ -36,4 +36,4 @@ include "fused.pxi"
 include "tape.pxi"
 include "kernels.pxi"
 
-mg_value_type_ready(<PyTypeObject *>Value, Value.__new__(Value))
+mg_value_type_ready(<PyTypeObject *>Value)  # before any Value exists

@@ -21,7 +21,7 @@ cdef extern from "errors.h":
 
 cdef extern from "node.h":
     enum:
-        MG_INITIALISED, MG_INT_EXPONENT, MG_START_IS_CHILD
+        MG_INITIALISED, MG_INT_EXPONENT, MG_START_IS_CHILD, MG_HAS_ATTRIBUTES
 
     ctypedef struct mg_nary:
         Py_ssize_t count
@@ -29,6 +29,7 @@ cdef extern from "node.h":
         double start
         PyObject *backward
         PyObject *op_name
+        PyObject *local_grads
         PyObject *children[1]  # really a flexible array of count
 
     ctypedef struct mg_pow_operands:
@@ -50,7 +51,7 @@ cdef extern from "node.h":
 
     ctypedef struct mg_value:
         mg_node node
-        PyObject *dict
+        PyObject *weakrefs
 
     mg_node *MG_NODE(object o)
     Py_ssize_t mg_children(const mg_node *n, PyObject *const **kids)
@@ -63,6 +64,7 @@ cdef extern from "float_math.h":
 cdef extern from "ops.h":
     int mg_forward(mg_node *out)
     int mg_backward_local(mg_node *out)
+    int mg_local_grads(const mg_node *out, double *d)
 
 
 cdef extern from "grad_mode.h":
@@ -85,7 +87,7 @@ cdef extern from "tape.h":
 
 
 cdef extern from "value.h":
-    int mg_value_type_ready(PyTypeObject *type, object probe) except -1
+    int mg_value_type_ready(PyTypeObject *type) except -1
     # each returns a new reference, or NULL with an exception set
     object mg_new_leaf(double x)
     object mg_new_binary(int op, object a, object b)
@@ -94,7 +96,14 @@ cdef extern from "value.h":
     object mg_new_nary(int op, Py_ssize_t count)  # children filled by the caller, then:
     int mg_compute(object out) except -1
     void mg_track(object o)
-    void mg_track_if_dict(object o)
     void mg_untrack_new_leaf(object o)
+    PyObject *mg_value_attributes(object o, bint make)  # borrowed; NULL: none (or an error if make)
+    # micrograd's operators (NotImplemented for what they do not take)
+    object mg_value_add(object a, object b)
+    object mg_value_subtract(object a, object b)
+    object mg_value_multiply(object a, object b)
+    object mg_value_true_divide(object a, object b)
+    object mg_value_power(object a, object b, object modulo)
+    object mg_value_negative(object a)
     bint mg_is_real(object x)
     bint mg_is_integral(object x)

@@ -33,16 +33,6 @@ cdef double real_operand(object x, str where) except? -1.0:
     return as_double(x)
 
 
-cdef object operand(object other):
-    """The other side of a binary op as a Value (a new leaf for a number), or
-    None when Python should try the reflected op."""
-    if isinstance(other, Value):
-        return other
-    if mg_is_real(other):
-        return leaf(as_double(other))
-    return None
-
-
 cdef int fill_children(mg_nary *e, Py_ssize_t at, Py_ssize_t count, object seq, str where) except -1:
     """Stores seq's items (numbers become leaves) as children at, at+1, ...,
     at+count-1, the slots the caller made for them. A number's __float__ may

@@ -1,9 +1,7 @@
 # The Value type: micrograd's API over the C node (csrc/node.h). Ops build
-# nodes with the C builders of csrc/value.h; csrc/value.c adds the slots
-# Cython cannot express (dealloc, GC, the a + b and a * b fast paths).
-
-cdef extern from "Python.h":
-    int PyObject_GenericSetAttr(object, object, PyObject *) except -1
+# nodes with the C builders of csrc/value.h; csrc/value.c adds what Cython
+# cannot express: dealloc, the GC slots, attributes kept outside the object
+# (csrc/attributes.c) and micrograd's operators as the number slots.
 
 # _op by op code, from csrc/op_table.h
 cdef tuple OP_NAMES = tuple([(<bytes>mg_op_names[i]).decode() for i in range(MG_NUM_OPS)])
@@ -13,11 +11,14 @@ cdef class Value:
     """Stores a single scalar value and its gradient."""
 
     cdef mg_node node  # first: csrc/node.h's mg_value has the same layout
-    cdef dict __dict__
+    cdef object __weakref__
 
     __array_ufunc__ = None  # numpy scalars defer to our reflected operators
 
-    def __init__(self, data, _children=(), _op=''):
+    def __init__(self, data, _children=(), _op='', label=''):
+        """micrograd's Value(data, _children, _op), with the lecture's label.
+        microgpt's Value(data, children, local_grads) works too: a tuple or
+        list of numbers in _op's place are the children's local gradients."""
         if self.node.flags & MG_INITIALISED:
             raise RuntimeError("Value.__init__ may only run once")
         cdef double x = as_double(data)
@@ -25,6 +26,10 @@ cdef class Value:
         for child in children:
             if not isinstance(child, Value):
                 raise TypeError(f"children must be Values, not {type(child).__name__}")
+        cdef tuple local_grads = None
+        if isinstance(_op, (tuple, list)):
+            local_grads = checked_local_grads(_op, len(children))
+            _op = ''
         cdef str op = _op if isinstance(_op, str) else str(_op)
         self.node.data = x
         self.node.flags = MG_INITIALISED
@@ -35,17 +40,15 @@ cdef class Value:
                 raise MemoryError()
             Py_INCREF(op)
             e.op_name = <PyObject *>op
+            if local_grads is not None:
+                Py_INCREF(local_grads)
+                e.local_grads = <PyObject *>local_grads
             self.node.u.nary = e
             self.node.op = MG_CUSTOM
             fill_children(e, 0, len(children), children, "Value")
+        if label != '':
+            self.label = label
         mg_untrack_new_leaf(self)
-
-    def __setattr__(self, name, value):
-        PyObject_GenericSetAttr(self, name, <PyObject *>value)
-        mg_track_if_dict(self)
-
-    def __delattr__(self, name):
-        PyObject_GenericSetAttr(self, name, NULL)
 
     @property
     def data(self):
@@ -64,10 +67,66 @@ cdef class Value:
         self.node.grad = as_double(value)
 
     @property
+    def label(self):
+        """The lecture's name for the node in drawings; '' unless set."""
+        attrs = mg_value_attributes(self, False)
+        if attrs == NULL:
+            return ''
+        return (<dict>attrs).get('label', '')
+
+    @label.setter
+    def label(self, value):
+        attributes_made(self)['label'] = value
+
+    @label.deleter
+    def label(self):
+        attrs = mg_value_attributes(self, False)
+        if attrs == NULL or 'label' not in <dict>attrs:
+            raise AttributeError("label")
+        del (<dict>attrs)['label']
+
+    @property
+    def __dict__(self):
+        """The Value's own attributes (kept outside the object)."""
+        return attributes_made(self)
+
+    @property
     def _prev(self):
+        """micrograd's: the set of children."""
         cdef PyObject *const *kids
         cdef Py_ssize_t i, n = mg_children(&self.node, &kids)
         return {<object>kids[i] for i in range(n)}
+
+    @property
+    def _children(self):
+        """microgpt's: the children, in order."""
+        cdef PyObject *const *kids
+        cdef Py_ssize_t i, n = mg_children(&self.node, &kids)
+        return tuple([<object>kids[i] for i in range(n)])
+
+    @property
+    def _local_grads(self):
+        """microgpt's: the derivative of this node with respect to each child,
+        at the children's current data, in _children's order; None for a
+        micrograd-style custom op, whose _backward is the user's own code."""
+        cdef PyObject *const *kids
+        cdef Py_ssize_t i, n = mg_children(&self.node, &kids)
+        cdef mg_nary *custom
+        if self.node.op == MG_CUSTOM:
+            custom = self.node.u.nary
+            if custom != NULL and custom.local_grads != NULL:
+                return <tuple>custom.local_grads
+            if n == 0 and (custom == NULL or custom.backward == NULL):
+                return ()
+            return None
+        cdef double *d = <double *>PyMem_Malloc(max(n, 1) * sizeof(double))
+        if d == NULL:
+            raise MemoryError()
+        try:
+            mg_raise(mg_local_grads(&self.node, d))
+            return tuple([d[i] for i in range(n)])
+        finally:
+            PyMem_Free(d)
 
     @property
     def _op(self):
@@ -93,67 +152,41 @@ cdef class Value:
         mg_raise(mg_set_custom_backward(&self.node, <PyObject *>fn, <PyObject *>self._op))
         mg_track(self)  # the closure usually refers back to this node: a cycle
 
+    # The operators are csrc/value.c's number slots; these names make them
+    # callable as methods too (Value.__add__(a, b)), with the same results.
+
     def __add__(self, other):
-        o = operand(other)
-        return NotImplemented if o is None else mg_new_binary(MG_ADD, self, o)
+        return mg_value_add(self, other)
 
     def __radd__(self, other):  # other + self
-        o = operand(other)
-        return NotImplemented if o is None else mg_new_binary(MG_ADD, self, o)
-
-    def __mul__(self, other):
-        o = operand(other)
-        return NotImplemented if o is None else mg_new_binary(MG_MUL, self, o)
-
-    def __rmul__(self, other):  # other * self
-        o = operand(other)
-        return NotImplemented if o is None else mg_new_binary(MG_MUL, self, o)
-
-    def __neg__(self):  # self * -1
-        return mg_new_binary(MG_MUL, self, leaf(-1.0))
+        return mg_value_add(other, self)
 
     def __sub__(self, other):  # self + (-other)
-        if isinstance(other, Value):
-            return mg_new_binary(MG_ADD, self, -other)
-        if mg_is_real(other):
-            return mg_new_binary(MG_ADD, self, leaf(-as_double(other)))
-        return NotImplemented
+        return mg_value_subtract(self, other)
 
     def __rsub__(self, other):  # other + (-self)
-        if not mg_is_real(other):
-            return NotImplemented
-        return mg_new_binary(MG_ADD, -self, leaf(as_double(other)))
+        return mg_value_subtract(other, self)
+
+    def __mul__(self, other):
+        return mg_value_multiply(self, other)
+
+    def __rmul__(self, other):  # other * self
+        return mg_value_multiply(other, self)
 
     def __truediv__(self, other):  # self * other**-1
-        cdef int err = MG_OK
-        cdef double inverse
-        if isinstance(other, Value):
-            return mg_new_binary(MG_MUL, self, mg_new_pow(other, -1.0, True))
-        if not mg_is_real(other):
-            return NotImplemented
-        inverse = mg_pow(as_double(other), -1.0, &err)
-        if err != MG_OK:
-            mg_raise(err)
-        return mg_new_binary(MG_MUL, self, leaf(inverse))
+        return mg_value_true_divide(self, other)
 
     def __rtruediv__(self, other):  # other * self**-1
-        if not mg_is_real(other):
-            return NotImplemented
-        return mg_new_binary(MG_MUL, mg_new_pow(self, -1.0, True), leaf(as_double(other)))
+        return mg_value_true_divide(other, self)
 
     def __pow__(self, other, modulo):
-        if modulo is not None:
-            return NotImplemented
-        if isinstance(other, Value):
-            return mg_new_binary(MG_POWV, self, other)
-        if not mg_is_real(other):
-            return NotImplemented
-        return mg_new_pow(self, as_double(other), mg_is_integral(other))
+        return mg_value_power(self, other, modulo)
 
     def __rpow__(self, other, modulo):  # other ** self
-        if modulo is not None or not mg_is_real(other):
-            return NotImplemented
-        return mg_new_binary(MG_POWV, leaf(as_double(other)), self)
+        return mg_value_power(other, self, modulo)
+
+    def __neg__(self):  # self * -1
+        return mg_value_negative(self)
 
     def relu(self):
         return mg_new_unary(MG_RELU, self)
@@ -182,14 +215,35 @@ cdef class Value:
         if self.node.op != MG_LEAF:
             raise TypeError(f"cannot pickle or copy a Value made by an op ({self._op!r}): "
                             "only leaves (parameters, inputs) can be; rebuild the graph from them")
-        cdef PyObject *attrs = (<mg_value *><PyObject *>self).dict
-        return (_leaf, (type(self), self.node.data), (self.node.grad, <object>attrs if attrs != NULL else None))
+        attrs = mg_value_attributes(self, False)
+        return (_leaf, (type(self), self.node.data),
+                (self.node.grad, dict(<dict>attrs) if attrs != NULL and <dict>attrs else None))
 
     def __setstate__(self, state):
         grad, attrs = state
         self.node.grad = as_double(grad)
         for name, value in (attrs or {}).items():
             setattr(self, name, value)
+
+
+cdef dict attributes_made(Value v):
+    """v's attribute dict, made if it has none."""
+    cdef PyObject *attrs = mg_value_attributes(v, True)
+    if attrs == NULL:
+        raise MemoryError()
+    return <dict>attrs
+
+
+cdef tuple checked_local_grads(object grads, Py_ssize_t count):
+    """microgpt's local_grads as a tuple of floats, one per child."""
+    cdef tuple out = tuple([as_double(g) if mg_is_real(g) else bad_local_grad(g) for g in grads])
+    if len(out) != count:
+        raise ValueError(f"Value: {count} children but {len(out)} local gradients")
+    return out
+
+
+cdef object bad_local_grad(object g):
+    raise TypeError(f"Value: local gradients must be real numbers, not {type(g).__name__}")
 
 
 def _leaf(cls, data):
@@ -214,4 +268,3 @@ cdef class _LocalChainRule:
 
     def __repr__(self):
         return f"<chain rule of {self.out._op or 'leaf'} node {self.out!r}>"
-

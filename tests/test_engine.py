@@ -227,9 +227,13 @@ def test_attributes_identity_and_hash(Value):
     assert d[a] == 1 and b not in d
     with pytest.raises(AttributeError):
         a.missing
-    del a.label
+    del a.label  # the lecture's default comes back
+    assert a.label == ""
     with pytest.raises(AttributeError):
-        a.label
+        del a.label
+    del a.m
+    with pytest.raises(AttributeError):
+        a.m
 
 
 def test_builtin_sum_works(Value):
