@@ -7,6 +7,8 @@
 #include "value.h"
 
 PyTypeObject *mg_value_type = NULL;
+
+#define IS_VALUE(o) (Py_TYPE(o) == mg_value_type || PyObject_TypeCheck(o, mg_value_type))
 PyObject *mg_free_values[MG_FREE_VALUES_MAX];
 int mg_free_values_count = 0;
 
@@ -142,14 +144,61 @@ static PyObject *value_getattro(PyObject *o, PyObject *name)
     return PyObject_GenericGetAttr(o, name);
 }
 
+/* Tracks each node of root's graph that has a tracked child, children
+ * first: an attribute that holds a node built from its owner before the
+ * owner had attributes closes a cycle through nodes the GC cannot see. */
+static int track_nodes_over_tracked(PyObject *root)
+{
+    PyObject **order;
+    Py_ssize_t i, cap, n;
+    if (!IS_VALUE(root))
+        return 0;
+    n = mg_topo_order(root, &order, &cap);
+    if (n < 0) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    for (i = 0; i < n; i++)
+        if (!mg_is_tracked(order[i]) && mg_has_tracked_child(order[i]))
+            PyObject_GC_Track(order[i]);
+    mg_free_order(order, cap);
+    return 0;
+}
+
+/* ... for an attribute that is a Value, or lists, tuples and dicts of them
+ * nested up to a few levels (what a program stores on a node). */
+static int track_nodes_held_by(PyObject *value, int depth)
+{
+    PyObject *key, *item;
+    Py_ssize_t i = 0;
+    if (depth > 8)
+        return 0;
+    if (PyList_Check(value) || PyTuple_Check(value)) {
+        for (i = 0; i < PySequence_Fast_GET_SIZE(value); i++)
+            if (track_nodes_held_by(PySequence_Fast_GET_ITEM(value, i), depth + 1) < 0)
+                return -1;
+        return 0;
+    }
+    if (PyDict_Check(value)) {
+        while (PyDict_Next(value, &i, &key, &item))
+            if (track_nodes_held_by(item, depth + 1) < 0)
+                return -1;
+        return 0;
+    }
+    return track_nodes_over_tracked(value);
+}
+
 static int value_setattro(PyObject *o, PyObject *name, PyObject *value)
 {
     PyObject *attrs;
     if (handled_by_type(o, name))
         return PyObject_GenericSetAttr(o, name, value);
     attrs = mg_value_attributes(o, value != NULL);
-    if (value != NULL)
-        return attrs == NULL ? -1 : PyDict_SetItem(attrs, name, value);
+    if (value != NULL) {
+        if (attrs == NULL || PyDict_SetItem(attrs, name, value) < 0)
+            return -1;
+        return track_nodes_held_by(value, 0);
+    }
     if (attrs != NULL && PyDict_DelItem(attrs, name) == 0)
         return 0;
     if (attrs != NULL && !PyErr_ExceptionMatches(PyExc_KeyError))
@@ -255,11 +304,15 @@ static PyObject *commutative(int op, PyObject *a, PyObject *b)
 
 PyObject *mg_value_add(PyObject *a, PyObject *b)
 {
+    if (Py_TYPE(a) == mg_value_type && Py_TYPE(b) == mg_value_type)  /* the hottest path */
+        return mg_new_binary(MG_ADD, a, b);
     return commutative(MG_ADD, a, b);
 }
 
 PyObject *mg_value_multiply(PyObject *a, PyObject *b)
 {
+    if (Py_TYPE(a) == mg_value_type && Py_TYPE(b) == mg_value_type)
+        return mg_new_binary(MG_MUL, a, b);
     return commutative(MG_MUL, a, b);
 }
 

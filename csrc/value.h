@@ -73,22 +73,34 @@ static inline PyObject *mg_new_leaf(double x)
     return out;
 }
 
+static inline int mg_is_tracked(PyObject *o);
+static inline int mg_has_tracked_child(PyObject *o);
+
 /* out with its children in place: computes its data and, under no_grad,
- * forgets its children. 0, or -1 with an exception and out's data unchanged. */
-static inline int mg_compute(PyObject *out)
+ * forgets its children; else tracks it if a child is tracked (see "the GC"
+ * below). 0, or -1 with an exception and out's data unchanged. */
+static inline int mg_compute_with(PyObject *out, int tracked_child)
 {
     int err = mg_forward(MG_NODE(out));
     if (err != MG_OK)
         return mg_raise(err);
     if (!mg_grad_enabled())
         mg_release_children(MG_NODE(out));
+    else if (tracked_child)
+        PyObject_GC_Track(out);
     return 0;
 }
 
-/* mg_compute, for a new node: returns out, or frees it and returns NULL. */
-static inline PyObject *mg_computed(PyObject *out)
+/* mg_compute_with, for a node whose children are not at hand (n-ary). */
+static inline int mg_compute(PyObject *out)
 {
-    if (mg_compute(out) < 0) {
+    return mg_compute_with(out, mg_has_tracked_child(out));
+}
+
+/* mg_compute_with, for a new node: returns out, or frees it and returns NULL. */
+static inline PyObject *mg_computed(PyObject *out, int tracked_child)
+{
+    if (mg_compute_with(out, tracked_child) < 0) {
         Py_DECREF(out);
         return NULL;
     }
@@ -107,7 +119,7 @@ static inline PyObject *mg_new_binary(int op, PyObject *a, PyObject *b)
     n->u.kids[0] = a;
     n->u.kids[1] = b;
     n->op = op;
-    return mg_computed(out);
+    return mg_computed(out, mg_is_tracked(a) || mg_is_tracked(b));
 }
 
 static inline PyObject *mg_new_unary(int op, PyObject *a)
@@ -118,7 +130,7 @@ static inline PyObject *mg_new_unary(int op, PyObject *a)
     Py_INCREF(a);
     MG_NODE(out)->u.kids[0] = a;
     MG_NODE(out)->op = op;
-    return mg_computed(out);
+    return mg_computed(out, mg_is_tracked(a));
 }
 
 static inline PyObject *mg_new_pow(PyObject *base, double exponent, int integral)
@@ -134,7 +146,7 @@ static inline PyObject *mg_new_pow(PyObject *base, double exponent, int integral
     n->op = MG_POW;
     if (integral)
         n->flags |= MG_INT_EXPONENT;
-    return mg_computed(out);
+    return mg_computed(out, mg_is_tracked(base));
 }
 
 /* A node with room for count children, all NULL until the caller fills
@@ -155,22 +167,47 @@ static inline PyObject *mg_new_nary(int op, Py_ssize_t count)
     return out;
 }
 
-/* --- the GC. Ordinary nodes are untracked; one that gains attributes or a
- * closure may close a cycle and must be seen. */
+/* --- the GC. A child is always older than its parent, so nodes alone make
+ * no cycle and an ordinary node stays untracked. A node is tracked when it
+ * can be on a cycle: it has attributes or a closure (which may lead back to
+ * it), or a tracked child (whose attributes or closure may lead back to
+ * this node). */
+
+/* Whether the GC tracks o, a Value: the GC header's _gc_next is set, as
+ * CPython's own _PyObject_GC_IS_TRACKED reads it on 3.9-3.13 with the GIL;
+ * elsewhere the API call. */
+static inline int mg_is_tracked(PyObject *o)
+{
+#if PY_VERSION_HEX >= 0x03090000 && PY_VERSION_HEX < 0x030E0000 && !defined(Py_GIL_DISABLED)
+    return ((const uintptr_t *)o)[-2] != 0;
+#else
+    return PyObject_GC_IsTracked(o);
+#endif
+}
 
 static inline void mg_track(PyObject *o)
 {
-    if (!PyObject_GC_IsTracked(o))
+    if (!mg_is_tracked(o))
         PyObject_GC_Track(o);
 }
 
+static inline int mg_has_tracked_child(PyObject *o)
+{
+    PyObject *const *kids;
+    Py_ssize_t i, n = mg_children(MG_NODE(o), &kids);
+    for (i = 0; i < n; i++)
+        if (kids[i] != NULL && mg_is_tracked(kids[i]))
+            return 1;
+    return 0;
+}
+
 /* After Value(...): tp_new made a tracked object; a plain Value needs no
- * tracking until it is given an attribute or a closure. Subclass instances
- * stay tracked: their own slots and dict may hold anything. */
+ * tracking (see above). Subclass instances stay tracked: their own slots
+ * and dict may hold anything. */
 static inline void mg_untrack_new_leaf(PyObject *o)
 {
     if (Py_TYPE(o) == mg_value_type && !(MG_NODE(o)->flags & MG_HAS_ATTRIBUTES)
-        && PyObject_GC_IsTracked(o))
+        && mg_is_tracked(o) && !mg_has_tracked_child(o))
         PyObject_GC_UnTrack(o);
 }
 

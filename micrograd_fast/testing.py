@@ -1,12 +1,14 @@
 """Set-ups shared by the tests, the benchmark and tools/: micrograd's demo
 (the moons, its model, its training step, written as its notebook writes
-them) and micrograd's own nn.py over any Value class.
+them), micrograd's own nn.py over any Value class, and a microgpt-shaped
+GPT written out with plain Value ops.
 
 They live in the package, not beside the tests, so that the benchmark
 measures an installed copy with them and no source tree on sys.path.
 """
 
 import inspect
+import math
 import random
 
 from . import losses, nn
@@ -69,3 +71,205 @@ def micrograd_model(Value, nouts=(16, 16, 1)):
     """micrograd's own MLP(2, nouts) over Value, with the demo's seed."""
     random.seed(SEED)
     return micrograd_nn_over(Value)["MLP"](2, list(nouts))
+
+
+# --- a microgpt-shaped program: a character-level GPT written out with plain
+# Value ops, as Karpathy's microgpt.py writes one (embedding rows, rmsnorm,
+# multi-head attention over a growing KV list, a ReLU MLP, softmax with the
+# max taken from .data, -log p loss, Adam written out). The same program runs
+# on any Value class; SlottedValue below is the pure-Python Value of that
+# style, the baseline a drop-in Value is measured against.
+
+
+class SlottedValue:
+    """A pure-Python Value in microgpt's style: four slots, each op storing
+    its children and their local gradients, backward applying them."""
+
+    __slots__ = ("data", "grad", "_children", "_local_grads")
+
+    def __init__(self, data, children=(), local_grads=()):
+        self.data = data
+        self.grad = 0
+        self._children = children
+        self._local_grads = local_grads
+
+    def __add__(self, other):
+        other = other if isinstance(other, SlottedValue) else SlottedValue(other)
+        return SlottedValue(self.data + other.data, (self, other), (1, 1))
+
+    def __mul__(self, other):
+        other = other if isinstance(other, SlottedValue) else SlottedValue(other)
+        return SlottedValue(self.data * other.data, (self, other), (other.data, self.data))
+
+    def __pow__(self, exponent):
+        return SlottedValue(self.data**exponent, (self,), (exponent * self.data ** (exponent - 1),))
+
+    def log(self):
+        return SlottedValue(math.log(self.data), (self,), (1 / self.data,))
+
+    def exp(self):
+        e = math.exp(self.data)
+        return SlottedValue(e, (self,), (e,))
+
+    def relu(self):
+        return SlottedValue(max(0.0, self.data), (self,), (float(self.data > 0),))
+
+    def __neg__(self):
+        return self * -1
+
+    def __radd__(self, other):
+        return self + other
+
+    def __sub__(self, other):
+        return self + (-other)
+
+    def __rsub__(self, other):
+        return other + (-self)
+
+    def __rmul__(self, other):
+        return self * other
+
+    def __truediv__(self, other):
+        return self * other**-1
+
+    def __rtruediv__(self, other):
+        return other * self**-1
+
+    def backward(self):
+        order, seen, stack = [], {id(self)}, [(self, iter(self._children))]
+        while stack:  # children before parents, without recursion
+            node, children = stack[-1]
+            for child in children:
+                if id(child) not in seen:
+                    seen.add(id(child))
+                    stack.append((child, iter(child._children)))
+                    break
+            else:
+                stack.pop()
+                order.append(node)
+        self.grad = 1
+        for v in reversed(order):
+            for child, local_grad in zip(v._children, v._local_grads):
+                child.grad += local_grad * v.grad
+
+
+GPT_CONFIG = {"n_embd": 16, "n_head": 4, "n_layer": 1, "block_size": 16}
+NAMES = ("emma olivia ava isabella sophia mia charlotte amelia harper evelyn abigail emily "
+         "ella elizabeth camila luna sofia avery mila aria scarlett penelope layla chloe "
+         "liam noah oliver elijah james william benjamin lucas henry theodore jack levi "
+         "alexander jackson mateo daniel michael mason sebastian ethan logan owen samuel").split()
+
+
+def characters(docs):
+    """The vocabulary: every character in docs, sorted; token len(chars) is
+    BOS, the start and end of a document."""
+    return sorted(set("".join(docs)))
+
+
+def tokenize(doc, chars):
+    bos = len(chars)
+    return [bos] + [chars.index(ch) for ch in doc] + [bos]
+
+
+def gpt_weights(vocab_size, seed=42, n_embd=16, n_head=4, n_layer=1, block_size=16, std=0.08):
+    """A GPT's initial weights as plain floats: name -> list of rows, drawn
+    from random.Random(seed) in a fixed order, so that every model (written
+    out, fused, torch) can start from the same numbers."""
+    rng = random.Random(seed)
+
+    def matrix(nout, nin):
+        return [[rng.gauss(0, std) for _ in range(nin)] for _ in range(nout)]
+
+    weights = {"wte": matrix(vocab_size, n_embd), "wpe": matrix(block_size, n_embd)}
+    for i in range(n_layer):
+        for name in ("attn_wq", "attn_wk", "attn_wv", "attn_wo"):
+            weights[f"layer{i}.{name}"] = matrix(n_embd, n_embd)
+        weights[f"layer{i}.mlp_fc1"] = matrix(4 * n_embd, n_embd)
+        weights[f"layer{i}.mlp_fc2"] = matrix(n_embd, 4 * n_embd)
+    weights["lm_head"] = matrix(vocab_size, n_embd)
+    return weights
+
+
+class WrittenOutGPT:
+    """microgpt's model and Adam step, every op a plain Value op, over the
+    Value class given. step(tokens) trains on one document; returns its loss."""
+
+    def __init__(self, Value, weights, n_head=4, lr=0.01, betas=(0.85, 0.99), eps=1e-8):
+        self.Value = Value
+        self.state = {name: [[Value(w) for w in row] for row in rows] for name, rows in weights.items()}
+        self.params = [p for rows in self.state.values() for row in rows for p in row]
+        self.n_layer = sum(name.endswith("attn_wq") for name in self.state)
+        self.n_head = n_head
+        self.lr, self.betas, self.eps = lr, betas, eps
+        self.m = [0.0] * len(self.params)
+        self.v = [0.0] * len(self.params)
+        self.steps = 0
+
+    @staticmethod
+    def linear(x, w):
+        return [sum(wi * xi for wi, xi in zip(row, x)) for row in w]
+
+    @staticmethod
+    def softmax(logits):
+        top = max(v.data for v in logits)
+        exps = [(v - top).exp() for v in logits]
+        total = sum(exps)
+        return [e / total for e in exps]
+
+    @staticmethod
+    def rmsnorm(x):
+        ms = sum(xi * xi for xi in x) / len(x)
+        scale = (ms + 1e-5) ** -0.5
+        return [xi * scale for xi in x]
+
+    def forward(self, token, pos, keys, values):
+        """Logits for the next token after token at pos; keys and values hold
+        each layer's earlier positions and grow by this one."""
+        s, linear, rmsnorm = self.state, self.linear, self.rmsnorm
+        x = [t + p for t, p in zip(s["wte"][token], s["wpe"][pos])]
+        x = rmsnorm(x)
+        head_dim = len(x) // self.n_head
+        for li in range(self.n_layer):
+            residual = x
+            x = rmsnorm(x)
+            q = linear(x, s[f"layer{li}.attn_wq"])
+            keys[li].append(linear(x, s[f"layer{li}.attn_wk"]))
+            values[li].append(linear(x, s[f"layer{li}.attn_wv"]))
+            attended = []
+            for h in range(0, len(q), head_dim):
+                q_h = q[h:h + head_dim]
+                scores = [sum(qj * kj for qj, kj in zip(q_h, k[h:h + head_dim])) / head_dim**0.5
+                          for k in keys[li]]
+                weights = self.softmax(scores)
+                attended += [sum(w * v[h + j] for w, v in zip(weights, values[li])) for j in range(head_dim)]
+            x = [a + b for a, b in zip(linear(attended, s[f"layer{li}.attn_wo"]), residual)]
+            residual = x
+            x = [xi.relu() for xi in linear(rmsnorm(x), s[f"layer{li}.mlp_fc1"])]
+            x = [a + b for a, b in zip(linear(x, s[f"layer{li}.mlp_fc2"]), residual)]
+        return linear(x, s["lm_head"])
+
+    def loss(self, tokens):
+        """The mean -log p of each next token of the document."""
+        n = min(len(self.state["wpe"]), len(tokens) - 1)
+        keys, values = [[] for _ in range(self.n_layer)], [[] for _ in range(self.n_layer)]
+        losses = []
+        for pos in range(n):
+            probs = self.softmax(self.forward(tokens[pos], pos, keys, values))
+            losses.append(-probs[tokens[pos + 1]].log())
+        return (1 / n) * sum(losses)
+
+    def step(self, tokens, total_steps=1000):
+        """One Adam step (microgpt's, written out) on one document."""
+        loss = self.loss(tokens)
+        loss.backward()
+        beta1, beta2 = self.betas
+        lr = self.lr * (1 - self.steps / total_steps)
+        self.steps += 1
+        for i, p in enumerate(self.params):
+            self.m[i] = beta1 * self.m[i] + (1 - beta1) * p.grad
+            self.v[i] = beta2 * self.v[i] + (1 - beta2) * p.grad**2
+            m_hat = self.m[i] / (1 - beta1**self.steps)
+            v_hat = self.v[i] / (1 - beta2**self.steps)
+            p.data -= lr * m_hat / (v_hat**0.5 + self.eps)
+            p.grad = 0
+        return loss.data
