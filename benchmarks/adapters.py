@@ -15,20 +15,19 @@ reached only through the facade, micrograd_fast.engine.
 """
 
 import contextlib
-import inspect
 import random
 import time
 
 from micrograd_fast import engine as facade
+from micrograd_fast import testing
 
 reference = facade.load("pure")
 compiled = facade.available().get("compiled")
 
 try:
     import micrograd.engine as upstream_engine
-    import micrograd.nn as upstream_nn
 except ImportError:  # pragma: no cover
-    upstream_engine = upstream_nn = None
+    upstream_engine = None
 
 
 def engines():
@@ -75,63 +74,24 @@ def torch_mlp(torch, nouts):
 # --- micrograd's demo: moons, MLP(2, [16, 16, 1]), SVM loss + L2, SGD ----------------
 
 
-def micrograd_nn_over(Value):
-    """micrograd's own nn.py with only `Value` swapped: the drop-in promise."""
-    source = inspect.getsource(upstream_nn).replace("from micrograd.engine import Value\n", "")
-    namespace = {"Value": Value, "__name__": f"micrograd_nn_over_{Value.__module__}"}
-    exec(compile(source, "micrograd/nn.py", "exec"), namespace)
-    return namespace
-
-
-def moons(n=100):
-    from micrograd_fast.datasets import make_moons
-
-    X, y = make_moons(n_samples=n, noise=0.1, seed=0)
-    return X, (2 * y - 1).astype(float)  # labels in {-1, +1}, as the demo
-
-
-def demo_step(Value, model, X, y, k=0):
-    """One step of micrograd's demo.ipynb, written as the notebook writes it."""
-    inputs = [list(map(Value, xrow)) for xrow in X]
-    scores = list(map(model, inputs))
-    losses = [(1 + -yi * scorei).relu() for yi, scorei in zip(y, scores)]
-    data_loss = sum(losses) * (1.0 / len(losses))
-    reg_loss = 1e-4 * sum((p * p for p in model.parameters()))
-    total_loss = data_loss + reg_loss
-    model.zero_grad()
-    total_loss.backward()
-    learning_rate = 1.0 - 0.9 * k / 100
-    for p in model.parameters():
-        p.data -= learning_rate * p.grad
-    return total_loss.data
-
-
-def micrograd_model(Value, nouts):
-    random.seed(1337)
-    return micrograd_nn_over(Value)["MLP"](2, nouts)
-
-
-def fast_model(nouts):
-    from micrograd_fast import nn
-
+def moons_model():
+    """micrograd_fast.nn's MLP(2, [16, 16, 1]) on the compiled engine, with
+    the demo's seeded weights."""
     with live(compiled):
-        random.seed(1337)
-        return nn.MLP(2, nouts)
+        return testing.moons_model()
 
 
-def moons_fused_loss(mf, model, inputs, y):
-    """The demo's loss on fused nodes: one sum node, one dot node for L2."""
-    scores = [model(row) for row in inputs]
-    data_loss = mf.sum([(1 + -yi * si).relu() for yi, si in zip(y, scores)]) * (1.0 / len(scores))
-    params = model.parameters()
-    return data_loss + 1e-4 * mf.dot(params, params)
+def as_arrays(X, y):
+    """testing.moons()'s lists as float64 arrays, for tensor and torch."""
+    import numpy as np
+
+    return np.array(X, dtype=float), np.array(y, dtype=float)
 
 
 def moons_demo(Value, X, y):
     """micrograd's demo step, its own nn.py over Value."""
-    model = micrograd_model(Value, [16, 16, 1])
-    Xl, yl = X.tolist(), y.tolist()
-    return lambda: demo_step(Value, model, Xl, yl)
+    model = testing.micrograd_model(Value)
+    return lambda: testing.demo_step(Value, model, X, y)
 
 
 def moons_nn(X, y):
@@ -140,12 +100,11 @@ def moons_nn(X, y):
         return None
     from micrograd_fast import optim
 
-    model = fast_model([16, 16, 1])
+    model = moons_model()
     sgd = optim.SGD(model.parameters(), lr=1.0)
-    Xl, yl = X.tolist(), y.tolist()
 
     def step():
-        loss = moons_fused_loss(compiled, model, [list(map(compiled.Value, row)) for row in Xl], yl)
+        loss = testing.moons_loss(compiled, model, [list(map(compiled.Value, row)) for row in X], y)
         sgd.zero_grad()
         loss.backward()
         sgd.step()
@@ -158,10 +117,10 @@ def moons_tape(X, y):
         return None
     from micrograd_fast import optim
 
-    model = fast_model([16, 16, 1])
-    inputs = [[compiled.Value(0.0), compiled.Value(0.0)] for _ in range(len(X))]
+    model = moons_model()
+    inputs = [[compiled.Value(0.0), compiled.Value(0.0)] for _ in X]
     compiled.assign(inputs, X)
-    tape = compiled.compile(moons_fused_loss(compiled, model, inputs, y.tolist()))
+    tape = compiled.compile(testing.moons_loss(compiled, model, inputs, y))
     sgd = optim.SGD(model.parameters(), lr=1.0)
 
     def step():
@@ -176,7 +135,8 @@ def moons_tensor(X, y):
     from micrograd_fast.tensor import Tensor
     from micrograd_fast.tensor import nn as tnn
 
-    random.seed(1337)
+    X, y = as_arrays(X, y)
+    random.seed(testing.SEED)
     model = tnn.MLP(2, [16, 16, 1])
     tX, ty = Tensor(X, requires_grad=False), Tensor(y, requires_grad=False)
 
@@ -195,6 +155,7 @@ def moons_torch(X, y):
     torch = torch_or_none()
     if torch is None:
         return None
+    X, y = as_arrays(X, y)
     model = torch_mlp(torch, [16, 16, 1])
     sgd = torch.optim.SGD(model.parameters(), lr=1.0)
     tX, ty = torch.tensor(X), torch.tensor(y)
@@ -228,7 +189,7 @@ def yinyang_scalar(kernels, X, y, taped=False):
     from micrograd_fast import losses, nn, optim
 
     with live(kernels):
-        random.seed(1337)
+        random.seed(testing.SEED)
         model = nn.MLP(2, [8, 3])
     opt = optim.AdamW(model.parameters(), lr=1e-1, weight_decay=1e-4)
     Xl, yl = X.tolist(), y.tolist()
@@ -258,7 +219,7 @@ def yinyang_tensor(X, y):
     from micrograd_fast.tensor import Tensor
     from micrograd_fast.tensor import nn as tnn
 
-    random.seed(1337)
+    random.seed(testing.SEED)
     model = tnn.MLP(2, [8, 3])
     tX = Tensor(X, requires_grad=False)
     onehot = Tensor(np.eye(3)[y], requires_grad=False)
@@ -307,7 +268,7 @@ def mesh_upstream(mesh):
     if upstream_engine is None:
         return None
     Value = upstream_engine.Value
-    model = micrograd_model(Value, [16, 16, 1])
+    model = testing.micrograd_model(Value)
     few = mesh[: max(1, len(mesh) // 20)].tolist()
 
     def run():
@@ -322,7 +283,7 @@ def mesh_tape(mesh):
     """A tape of the model's graph evaluated over every point in one call."""
     if compiled is None:
         return None
-    model = fast_model([16, 16, 1])
+    model = moons_model()
     inputs = [compiled.Value(0.0), compiled.Value(0.0)]
     out = model(inputs)
     tape = compiled.compile(out)

@@ -6,6 +6,8 @@ function and add it to WORKLOADS."""
 import dataclasses
 import time
 
+from micrograd_fast import testing
+
 import adapters
 import memory
 from harness import measure, timed_steps
@@ -120,7 +122,7 @@ def memory_per_node(s):
 
 
 def moons_step(s):
-    X, y = adapters.moons()
+    X, y = testing.moons()
     steps = {name: adapters.moons_demo(V, X, y) for name, V in ENGINES.items()}
     steps.update(nn=adapters.moons_nn(X, y), tape=adapters.moons_tape(X, y),
                  tensor=adapters.moons_tensor(X, y), torch=adapters.moons_torch(X, y))
