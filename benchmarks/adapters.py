@@ -15,9 +15,11 @@ reached only through the facade, micrograd_fast.engine.
 """
 
 import contextlib
+import os
 import random
 import time
 
+import micrograd_fast
 from micrograd_fast import engine as facade
 from micrograd_fast import testing
 
@@ -39,6 +41,30 @@ def engines():
     if compiled is not None:
         found["compiled"] = compiled.Value
     return found
+
+
+def measured():
+    """Which micrograd_fast this process measures: the installed copy it
+    imported (its file) and its live engine."""
+    return {"file": micrograd_fast.__file__, "version": micrograd_fast.__version__,
+            "backend": micrograd_fast.BACKEND}
+
+
+def not_compiled_warning():
+    """A line saying why the compiled engine is not live, or None if it is."""
+    if micrograd_fast.BACKEND == "compiled":
+        return None
+    if compiled is None:
+        try:
+            facade.load("compiled")
+        except ImportError as exc:
+            why = str(exc)
+        return (f"WARNING: the compiled engine is not live, so these numbers are for the pure-Python "
+                f"reference (no compiled, nn or tape rows): {why}. The RuntimeWarning on stderr says why "
+                f"and what to do.")
+    pure = os.environ.get("MICROGRAD_FAST_PURE")
+    return (f"WARNING: the live engine is the pure-Python reference (MICROGRAD_FAST_PURE={pure}); "
+            f"the compiled, nn and tape rows load the compiled engine explicitly.")
 
 
 @contextlib.contextmanager

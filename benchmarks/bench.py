@@ -33,6 +33,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 import argparse  # noqa: E402
 import gc  # noqa: E402
 
+import adapters  # noqa: E402
 import harness  # noqa: E402
 import workloads  # noqa: E402
 
@@ -45,6 +46,14 @@ def main(argv=None):
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
 
+    measured = adapters.measured()
+    print(f"measuring micrograd_fast {measured['version']} at {measured['file']} "
+          f"(BACKEND={measured['backend']})", flush=True)
+    warning = adapters.not_compiled_warning()
+    if warning:
+        print(warning, flush=True)
+        measured["warning"] = warning
+
     settings = workloads.Settings(quick=args.quick)
     rows = []
     for workload in harness.progress(workloads.WORKLOADS, args.quiet):
@@ -53,7 +62,7 @@ def main(argv=None):
 
     harness.print_table(rows)
     if args.json:
-        harness.write_json(args.json, rows)
+        harness.write_json(args.json, rows, measured)
     if args.plot:
         harness.plot(rows, args.plot)
 

@@ -108,12 +108,12 @@ def print_table(rows):
         print(f"{head} {fmt_seconds(r['median_s']):>11} {span:>23} {ratio:>10}")
 
 
-def write_json(path, rows):
-    """Every row, and the machine they were measured on."""
+def write_json(path, rows, measured):
+    """Every row, the machine, and `measured` (what was benchmarked)."""
     machine = {"python": sys.version.split()[0], "platform": platform.platform(),
                "processor": platform.processor() or platform.machine(), "cpus": os.cpu_count()}
     with open(path, "w") as f:
-        json.dump({"machine": machine, "results": rows}, f, indent=1)
+        json.dump({"machine": machine, "measured": measured, "results": rows}, f, indent=1)
 
 
 def plot(rows, path):
