@@ -4,6 +4,7 @@ WORKLOADS lists them in the order of the table. To add one, write its
 function and add it to WORKLOADS."""
 
 import dataclasses
+import gc
 import time
 
 from micrograd_fast import testing
@@ -29,26 +30,25 @@ class Settings:
 # --- graphs of Values, any engine ----------------------------------------------------
 
 
-def per_op_seconds(Value, op, n):
-    a, b = Value(1.5), Value(2.5)
-
-    def run():
-        loop = range(n)
-        start = time.perf_counter()
-        if op == "add":
-            for _ in loop:
-                a + b
-        else:
-            for _ in loop:
-                a * b
-        busy = time.perf_counter() - start
-        start = time.perf_counter()
-        for _ in loop:
-            pass
-        empty = time.perf_counter() - start
-        return (busy - empty) / n
-
-    return run
+def per_op_seconds(Value, expression, n):
+    """A run timing `expression` (over Values a = v = 1.5 and b = w = 2.5)
+    n times in a loop, minus the same loop empty: seconds per op, with no
+    function call per op. The loop is compiled from source so that each
+    expression is timed inline, as a program writes it."""
+    source = (f"def run(a, b, v, w, n, clock):\n"
+              f"    loop = range(n)\n"
+              f"    start = clock()\n"
+              f"    for _ in loop:\n"
+              f"        {expression}\n"
+              f"    busy = clock() - start\n"
+              f"    start = clock()\n"
+              f"    for _ in loop:\n"
+              f"        pass\n"
+              f"    return (busy - (clock() - start)) / n\n")
+    namespace = {}
+    exec(compile(source, f"<per op: {expression}>", "exec"), namespace)
+    loop, a, b = namespace["run"], Value(1.5), Value(2.5)
+    return lambda: loop(a, b, a, b, n, time.perf_counter)
 
 
 def chain(Value, n):
@@ -95,13 +95,20 @@ def deep_chain_seconds(Value, depth):
 CHAIN_STEPS = 500_000  # 10^6 nodes
 
 
+# one operator each, as micrograd programs write them: Value with Value, and
+# Value with a plain number on either side
+OPS = ["a + b", "a * b", "v * 2.0", "2.0 * v", "0 + v", "v + 1", "v - 1.0", "1.0 - v",
+       "v - w", "v / w", "v / 2.0", "2.0 / v", "v ** 2", "-v"]
+
+
 def per_op(s):
     n = 100_000 if s.quick else 300_000
     rows = []
-    for op in ("add", "mul"):
-        runs = {name: per_op_seconds(V, op, n if name == "compiled" else n // 10)
+    for expression in OPS:
+        gc.collect()
+        runs = {name: per_op_seconds(V, expression, n if name == "compiled" else n // 10)
                 for name, V in ENGINES.items()}
-        rows += measure(f"a {'+' if op == 'add' else '*'} b (per op)", runs, s.repeats, BASELINE)
+        rows += measure(f"{expression} (per op)", runs, s.repeats, BASELINE)
     return rows
 
 
