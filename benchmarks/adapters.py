@@ -9,9 +9,10 @@ evaluation) of a task, written the way each of them is used.
     tensor      micrograd_fast.tensor (numpy arrays)
     torch       PyTorch, float64, one thread
 
-Each maker returns a zero-argument step, or None when its engine or framework
-is not installed here (the harness then leaves that row out). Engines are
-reached only through the facade, micrograd_fast.engine.
+Each maker returns a zero-argument step (the mesh makers: a run returning
+seconds per point), or None when its engine or framework is not installed
+here; the harness then leaves that row out. Engines are reached only through
+the facade, micrograd_fast.engine.
 """
 
 import contextlib
