@@ -30,25 +30,31 @@ class Settings:
 # --- graphs of Values, any engine ----------------------------------------------------
 
 
-def per_op_seconds(Value, expression, n):
+def per_op_seconds(Value, expression, n, tries=3):
     """A run timing `expression` (over Values a = v = 1.5 and b = w = 2.5)
     n times in a loop, minus the same loop empty: seconds per op, with no
     function call per op. The loop is compiled from source so that each
-    expression is timed inline, as a program writes it."""
-    source = (f"def run(a, b, v, w, n, clock):\n"
+    expression is timed inline, as a program writes it. Each loop is timed
+    `tries` times, alternately, and the fastest of each kept: a busy neighbour
+    on a shared machine that stalls one empty loop of a few milliseconds would
+    otherwise make an op's time negative."""
+    source = (f"def run(a, b, v, w, n, tries, clock):\n"
               f"    loop = range(n)\n"
-              f"    start = clock()\n"
-              f"    for _ in loop:\n"
-              f"        {expression}\n"
-              f"    busy = clock() - start\n"
-              f"    start = clock()\n"
-              f"    for _ in loop:\n"
-              f"        pass\n"
-              f"    return (busy - (clock() - start)) / n\n")
+              f"    busy = empty = float('inf')\n"
+              f"    for _ in range(tries):\n"
+              f"        start = clock()\n"
+              f"        for _ in loop:\n"
+              f"            {expression}\n"
+              f"        middle = clock()\n"
+              f"        for _ in loop:\n"
+              f"            pass\n"
+              f"        end = clock()\n"
+              f"        busy, empty = min(busy, middle - start), min(empty, end - middle)\n"
+              f"    return (busy - empty) / n\n")
     namespace = {}
     exec(compile(source, f"<per op: {expression}>", "exec"), namespace)
     loop, a, b = namespace["run"], Value(1.5), Value(2.5)
-    return lambda: loop(a, b, a, b, n, time.perf_counter)
+    return lambda: loop(a, b, a, b, n, tries, time.perf_counter)
 
 
 def chain(Value, n):
