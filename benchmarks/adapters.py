@@ -320,3 +320,24 @@ def mesh_tape(mesh):
         tape.evaluate(inputs, mesh, [out])
         return (time.perf_counter() - start) / len(mesh)
     return run
+
+
+# --- a microgpt-shaped GPT: one name per Adam step -------------------------------------
+
+
+def gpt_documents(length=6, count=50):
+    """Names of one length (so every step builds a graph of one size, and
+    engines that run different numbers of steps per repeat time the same
+    work) as token lists, and the vocabulary size."""
+    names = testing.first_names()
+    chars = testing.characters(names)
+    same_length = [name for name in names if len(name) == length]
+    random.Random(0).shuffle(same_length)
+    return [testing.tokenize(name, chars) for name in same_length[:count]], len(chars) + 1
+
+
+def gpt_written_out(Value, docs, vocab_size):
+    """microgpt's step written out with plain Value ops, over Value."""
+    model = testing.WrittenOutGPT(Value, testing.gpt_weights(vocab_size))
+    turn = iter(range(10**9))
+    return lambda: model.step(docs[next(turn) % len(docs)])

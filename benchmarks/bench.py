@@ -1,7 +1,7 @@
 """Side-by-side benchmark of the engines, in one process.
 
     pip install ".[bench]"
-    python benchmarks/bench.py [--quick] [--json PATH] [--plot PATH] [--quiet]
+    python benchmarks/bench.py [--quick] [--json PATH] [--plot PATH] [--quiet] [--only NAME]
 
 Each workload runs on each engine interleaved (A B A B ...) after a warm-up,
 under Python's default GC, and the table gives the median, the min-max and the
@@ -44,6 +44,10 @@ def main(argv=None):
     parser.add_argument("--json", metavar="PATH", help="write every figure as JSON")
     parser.add_argument("--plot", metavar="PATH", help="write a PNG bar chart of the ratios")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument("--only", metavar="NAME", action="append",
+                        choices=[w.__name__ for w in workloads.WORKLOADS],
+                        help="run only this workload (repeatable): " +
+                             ", ".join(w.__name__ for w in workloads.WORKLOADS))
     args = parser.parse_args(argv)
 
     measured = adapters.measured()
@@ -56,7 +60,8 @@ def main(argv=None):
 
     settings = workloads.Settings(quick=args.quick)
     rows = []
-    for workload in harness.progress(workloads.WORKLOADS, args.quiet):
+    chosen = [w for w in workloads.WORKLOADS if not args.only or w.__name__ in args.only]
+    for workload in harness.progress(chosen, args.quiet):
         gc.collect()
         rows += workload(settings)
 

@@ -182,5 +182,16 @@ def deep_chain(s):
     return measure("10^5-deep chain: build + backward", runs, max(2, s.repeats // 3), "reference")
 
 
+def microgpt_step(s):
+    """microgpt's program as written, on microgpt's own kind of pure-Python
+    Value (slotted) and on ours: what one changed import buys."""
+    docs, vocab_size = adapters.gpt_documents()
+    steps = {"slotted": adapters.gpt_written_out(testing.SlottedValue, docs, vocab_size),
+             "reference": adapters.gpt_written_out(adapters.reference.Value, docs, vocab_size)}
+    if adapters.compiled is not None:
+        steps["compiled"] = adapters.gpt_written_out(adapters.compiled.Value, docs, vocab_size)
+    return measure("microgpt step, written out (6-letter name)", timed_steps(steps), s.repeats, "slotted")
+
+
 WORKLOADS = [per_op, backward, memory_per_node, moons_step, yinyang_step, yinyang_taped,
-             yinyang_large, mesh, deep_chain]
+             yinyang_large, mesh, deep_chain, microgpt_step]

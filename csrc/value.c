@@ -130,8 +130,27 @@ static int handled_by_type(PyObject *o, PyObject *name)
     return descr != NULL && Py_TYPE(descr)->tp_descr_set != NULL;
 }
 
+/* data and grad, what a training loop reads and writes for every parameter,
+ * straight from the node when the name is the interned string a program's
+ * code passes; only for the exact type, as a subclass may redefine them. */
+static PyObject *name_data, *name_grad;
+
+static double *number_field(PyObject *o, PyObject *name)
+{
+    if (Py_TYPE(o) != mg_value_type)
+        return NULL;
+    if (name == name_data)
+        return &MG_NODE(o)->data;
+    if (name == name_grad)
+        return &MG_NODE(o)->grad;
+    return NULL;
+}
+
 static PyObject *value_getattro(PyObject *o, PyObject *name)
 {
+    double *field = number_field(o, name);
+    if (field != NULL)
+        return PyFloat_FromDouble(*field);
     if ((MG_NODE(o)->flags & MG_HAS_ATTRIBUTES) && !handled_by_type(o, name)) {
         PyObject *found = PyDict_GetItemWithError(mg_attributes_of(o), name);
         if (found != NULL) {
@@ -191,8 +210,26 @@ static int track_nodes_held_by(PyObject *value, int depth)
 static int value_setattro(PyObject *o, PyObject *name, PyObject *value)
 {
     PyObject *attrs;
-    if (handled_by_type(o, name))
-        return PyObject_GenericSetAttr(o, name, value);
+    double *field = number_field(o, name), x;
+    if (field != NULL && value != NULL) {  /* as the properties take it: any real number */
+        x = PyFloat_CheckExact(value) ? PyFloat_AS_DOUBLE(value) : PyFloat_AsDouble(value);
+        if (x == -1.0 && PyErr_Occurred())
+            return -1;
+        *field = x;
+        return 0;
+    }
+    if (handled_by_type(o, name)) {
+        if (PyObject_GenericSetAttr(o, name, value) == 0)
+            return 0;
+        /* Cython's properties refuse deletion with NotImplementedError; a
+         * Python property says AttributeError */
+        if (value == NULL && PyErr_ExceptionMatches(PyExc_NotImplementedError)) {
+            PyErr_Clear();
+            PyErr_Format(PyExc_AttributeError, "property '%U' of '%.100s' object has no deleter",
+                         name, Py_TYPE(o)->tp_name);
+        }
+        return -1;
+    }
     attrs = mg_value_attributes(o, value != NULL);
     if (value != NULL) {
         if (attrs == NULL || PyDict_SetItem(attrs, name, value) < 0)
@@ -480,6 +517,10 @@ int mg_value_type_ready(PyTypeObject *type)
                      (Py_ssize_t)offsetof(mg_value, weakrefs));
         return -1;
     }
+    name_data = PyUnicode_InternFromString("data");
+    name_grad = PyUnicode_InternFromString("grad");
+    if (name_data == NULL || name_grad == NULL)
+        return -1;
     mg_value_type = type;
     /* Cython makes a type with no object fields one the GC does not know;
      * ours must be known (a node with a closure or attributes can be in a
