@@ -18,7 +18,7 @@ asan:
 	MICROGRAD_FAST_SANITIZE=1 $(PYTHON) setup.py build_ext --inplace --force
 	LD_PRELOAD=$(LIBASAN) ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 \
 	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-	$(PYTHON) -m pytest -q -m "not slow" -p no:cacheprovider --ignore=tests/test_viz.py --ignore=tests/test_examples.py
+	$(PYTHON) -m pytest -q -m "not slow" -p no:cacheprovider --ignore=tests/unit/test_viz.py --ignore=tests/parity/test_examples.py
 	$(PYTHON) setup.py build_ext --inplace --force
 
 # A small training loop under valgrind memcheck: no invalid reads or writes,

@@ -1,4 +1,21 @@
-"""One fixture, two engines: every engine test runs on the compiled engine and
+"""The tests, in folders by what they check:
+
+- unit/: one op or API at a time (engine ops and Value conventions, nn,
+  optim, losses, datasets, tape, tensor, viz, pickle, bad input, the engine
+  contract), each against its own oracle: hand-written rules, finite
+  differences, the reference, upstream micrograd or torch.
+- parity/: whole programs run by two implementations and compared: fuzzed
+  programs (one hypothesis generator, parity/programs.py), micrograd's demo
+  against upstream micrograd and the tensor engine, the examples end to end.
+- stress/: deep and huge graphs, threads, interrupts, memory soaks; the
+  longest are marked slow (-m "not slow" leaves them out).
+
+There are no __init__.py files: pytest imports each test file by its
+basename, so basenames are unique across the folders. Set-ups shared with the
+benchmark and tools/ (the moons, micrograd's models and demo step) are in
+micrograd_fast.testing.
+
+One fixture, two engines: every engine test runs on the compiled engine and
 on the pure-Python reference in the same pytest run, switched through the one
 facade (micrograd_fast.engine.use), so the libraries follow too."""
 

@@ -9,7 +9,7 @@ import pytest
 
 from micrograd_fast import engine
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
+ROOT = pathlib.Path(__file__).resolve().parents[2]  # tests/unit/ -> the repository
 ENGINE_MODULES = set(engine.MODULES.values())
 FACADE = ROOT / "micrograd_fast" / "engine.py"
 
