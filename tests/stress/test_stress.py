@@ -1,5 +1,6 @@
-"""Depth, width, threads, interrupts and memory: the compiled engine must
-never crash, leak or lose state."""
+"""Stress: deep and huge graphs, threads, interrupts and memory soaks. No
+engine may crash, overflow the C stack, leak or lose state; the longest
+tests are marked slow."""
 
 import gc
 import os
@@ -10,11 +11,15 @@ import pytest
 
 import micrograd_fast as mf
 from micrograd_fast import nn, optim
+from micrograd_fast.tensor import Tensor
 
 
 def rss_bytes():
     with open("/proc/self/statm") as f:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+# --- deep and huge graphs ------------------------------------------------------
 
 
 @pytest.mark.slow
@@ -36,6 +41,50 @@ def test_one_node_shared_by_a_million_parents(compiled):
     total.backward()
     assert x.grad == 1_000_000.0
     del parents, total
+
+
+def test_million_node_chain_backward_and_free(compiled):
+    Value = compiled.Value
+    x = Value(0.0)
+    root = x
+    for _ in range(1_000_000):
+        root = root + 1
+    root.backward()
+    assert root.data == 1_000_000.0 and x.grad == 1.0
+    del root  # must not overflow the C stack
+
+
+def test_million_node_product_chain(compiled):
+    Value = compiled.Value
+    x = Value(1.0)
+    c = Value(1.0000001)
+    y = x
+    for _ in range(1_000_000):
+        y = y * c
+    y.backward()
+    assert x.grad == pytest.approx(1.0000001**1_000_000, rel=1e-6)
+    del y
+
+
+def test_deep_chain_on_reference(reference):
+    x = reference.Value(0.0)
+    root = x
+    for _ in range(20_000):  # far past the recursion limit of micrograd's build_topo
+        root = root + 1
+    root.backward()
+    assert x.grad == 1.0
+
+
+def test_deep_tensor_chain_has_no_recursion():
+    x = Tensor(0.0)
+    y = x
+    for _ in range(100_000):
+        y = y + 1.0
+    y.backward()
+    assert x.grad.item() == 1.0
+
+
+# --- threads and interrupts ----------------------------------------------------
 
 
 def test_two_threads_backward_disjoint_graphs(Value):
@@ -78,6 +127,9 @@ def test_keyboard_interrupt_while_building_leaves_engine_usable(Value):
     y = build(1000, -1)
     y.backward()
     assert y.data == 1.0
+
+
+# --- memory soaks --------------------------------------------------------------
 
 
 def moons_setup(seed=0):
