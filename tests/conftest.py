@@ -19,9 +19,22 @@ One fixture, two engines: every engine test runs on the compiled engine and
 on the pure-Python reference in the same pytest run, switched through the one
 facade (micrograd_fast.engine.use), so the libraries follow too."""
 
+import os
+
 import pytest
 
 from micrograd_fast import engine
+
+try:
+    from hypothesis import HealthCheck, settings
+except ImportError:  # the fuzzed tests then fail to import, and say why
+    pass
+else:
+    # the default profile for every run, "thorough" for many more examples
+    for name, examples in (("ci", 300), ("thorough", 5000)):
+        settings.register_profile(name, max_examples=examples, deadline=None,
+                                  suppress_health_check=[HealthCheck.too_slow])
+    settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 def load_engine(name):
