@@ -31,20 +31,31 @@ def moons_model(nouts=(16, 16, 1)):
     return nn.MLP(2, list(nouts))
 
 
-def demo_step(Value, model, X, y, k=0):
-    """One step of micrograd's demo.ipynb, written as the notebook writes it
-    (SVM max-margin loss, L2, SGD with a decaying rate); returns the loss."""
-    inputs = [list(map(Value, xrow)) for xrow in X]
+def demo_loss(model, inputs, y):
+    """micrograd demo.ipynb's loss, written as the notebook writes it (SVM
+    max-margin loss and L2, in plain ops) on inputs already made Values."""
     scores = list(map(model, inputs))
     losses_ = [(1 + -yi * scorei).relu() for yi, scorei in zip(y, scores)]
     data_loss = sum(losses_) * (1.0 / len(losses_))
     reg_loss = 1e-4 * sum((p * p for p in model.parameters()))
-    total_loss = data_loss + reg_loss
-    model.zero_grad()
-    total_loss.backward()
+    return data_loss + reg_loss
+
+
+def demo_update(model, k=0):
+    """The demo's SGD update at step k (the rate decays from 1.0)."""
     learning_rate = 1.0 - 0.9 * k / 100
     for p in model.parameters():
         p.data -= learning_rate * p.grad
+
+
+def demo_step(Value, model, X, y, k=0):
+    """One step of micrograd's demo.ipynb, written as the notebook writes it
+    (SVM max-margin loss, L2, SGD with a decaying rate); returns the loss."""
+    inputs = [list(map(Value, xrow)) for xrow in X]
+    total_loss = demo_loss(model, inputs, y)
+    model.zero_grad()
+    total_loss.backward()
+    demo_update(model, k)
     return total_loss.data
 
 

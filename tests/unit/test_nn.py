@@ -1,4 +1,5 @@
-"""micrograd_fast.nn: micrograd's API, init order and numbers, on fused nodes."""
+"""micrograd_fast.nn: micrograd's API, init order and numbers, on fused nodes.
+(Training micrograd's demo against upstream is in parity/test_demo.py.)"""
 
 import json
 import random
@@ -7,36 +8,7 @@ import threading
 import pytest
 
 import micrograd_fast
-from micrograd_fast import nn
-
-
-def moons_data(n=100):
-    """Two interleaved half circles with noise, labels in {-1, +1}."""
-    np = pytest.importorskip("numpy")
-    rng = np.random.default_rng(0)
-    t = np.linspace(0, np.pi, n // 2)
-    outer = np.stack([np.cos(t), np.sin(t)], axis=1)
-    inner = np.stack([1 - np.cos(t), 0.5 - np.sin(t)], axis=1)
-    X = np.concatenate([outer, inner]) + rng.normal(scale=0.1, size=(n, 2))
-    return X.tolist(), [-1] * (n // 2) + [1] * (n // 2)
-
-
-def demo_losses(Value, model, X, y, steps):
-    """micrograd's demo.ipynb loop: SVM max-margin loss + L2, SGD."""
-    losses = []
-    for k in range(steps):
-        inputs = [list(map(Value, row)) for row in X]
-        scores = list(map(model, inputs))
-        data_loss = sum((1 + -yi * si).relu() for yi, si in zip(y, scores)) * (1.0 / len(scores))
-        reg_loss = 1e-4 * sum(p * p for p in model.parameters())
-        total = data_loss + reg_loss
-        model.zero_grad()
-        total.backward()
-        lr = 1.0 - 0.9 * k / 100
-        for p in model.parameters():
-            p.data -= lr * p.grad
-        losses.append(total.data)
-    return losses
+from micrograd_fast import nn, testing
 
 
 def test_api_and_reprs(backend):
@@ -51,11 +23,8 @@ def test_api_and_reprs(backend):
 
 
 def test_weights_match_upstream_for_the_same_seed(backend):
-    upstream = pytest.importorskip("micrograd.nn")
-    random.seed(1337)
-    ours = nn.MLP(2, [16, 16, 1])
-    random.seed(1337)
-    theirs = upstream.MLP(2, [16, 16, 1])
+    upstream = pytest.importorskip("micrograd.engine")
+    ours, theirs = testing.moons_model(), testing.micrograd_model(upstream.Value)
     assert [p.data for p in ours.parameters()] == [float(p.data) for p in theirs.parameters()]
     assert repr(ours) == repr(theirs)
 
@@ -67,19 +36,6 @@ def test_neuron_forward_is_bit_identical_to_sum_of_products(backend):
     x = [random.uniform(-2, 2) for _ in range(5)]
     expect = sum((wi * xi for wi, xi in zip(neuron.w, x)), neuron.b).relu()
     assert neuron(x).data == expect.data
-
-
-def test_ten_demo_steps_match_upstream_micrograd(backend):
-    upstream_nn = pytest.importorskip("micrograd.nn")
-    from micrograd.engine import Value as UpstreamValue
-
-    X, y = moons_data()
-    random.seed(1337)
-    ours = demo_losses(backend.Value, nn.MLP(2, [16, 16, 1]), X, y, 10)
-    random.seed(1337)
-    theirs = demo_losses(UpstreamValue, upstream_nn.MLP(2, [16, 16, 1]), X, y, 10)
-    assert ours == pytest.approx(theirs, rel=1e-9)
-    assert ours[-1] < ours[0]
 
 
 def test_state_dict_round_trips_through_json(backend):

@@ -1,15 +1,11 @@
 """The Tensor engine: every op's gradient against finite differences and
-PyTorch, broadcasting, accumulation, errors, and moons parity with the
-scalar engine."""
-
-import random
+PyTorch, broadcasting, accumulation, errors, and Values in and out. (Its
+moons parity with the scalar engine is in parity/test_demo.py.)"""
 
 import numpy as np
 import pytest
 
-from micrograd_fast import nn as scalar_nn
 from micrograd_fast.tensor import Function, Tensor, register
-from micrograd_fast.tensor import nn as tensor_nn
 
 rng = np.random.default_rng(0)
 
@@ -145,41 +141,3 @@ def test_values_round_trip(backend):
     back = t.to_values()
     assert [[v.data for v in row] for row in back] == t.data.tolist()
     assert isinstance(back[0][0], backend.Value)
-
-
-def test_same_seed_same_weights_and_moons_losses():
-    """The scalar MLP and the tensor MLP train micrograd's demo to the same losses."""
-    from micrograd_fast.datasets import make_moons
-
-    X, y01 = make_moons(100, noise=0.1, seed=0)
-    y = 2.0 * y01 - 1
-    random.seed(1337)
-    scalar = scalar_nn.MLP(2, [16, 16, 1])
-    random.seed(1337)
-    tensor = tensor_nn.MLP(2, [16, 16, 1])
-    W1 = tensor.layers[0].W.data
-    assert W1[:, 3].tolist() == [w.data for w in scalar.layers[0].neurons[3].w]
-
-    import micrograd_fast as mf
-    scalar_losses, tensor_losses = [], []
-    for k in range(10):
-        lr = 1.0 - 0.9 * k / 100
-        inputs = [list(map(mf.Value, row)) for row in X.tolist()]
-        scores = [scalar(row) for row in inputs]
-        loss = sum((1 + -yi * si).relu() for yi, si in zip(y.tolist(), scores)) * (1.0 / len(scores))
-        loss = loss + 1e-4 * sum(p * p for p in scalar.parameters())
-        scalar.zero_grad()
-        loss.backward()
-        for p in scalar.parameters():
-            p.data -= lr * p.grad
-        scalar_losses.append(loss.data)
-
-        out = tensor(Tensor(X, requires_grad=False)).reshape((100,))
-        tloss = (1.0 - Tensor(y, requires_grad=False) * out).relu().mean()
-        tloss = tloss + 1e-4 * sum(((p * p).sum() for p in tensor.parameters()), Tensor(0.0))
-        tensor.zero_grad()
-        tloss.backward()
-        for p in tensor.parameters():
-            p.data -= lr * p.grad
-        tensor_losses.append(tloss.item())
-    assert tensor_losses == pytest.approx(scalar_losses, rel=1e-9)

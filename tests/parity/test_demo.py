@@ -1,0 +1,70 @@
+"""micrograd's demo (micrograd_fast.testing: the moons, the seeded
+MLP(2, [16, 16, 1]), the notebook's SVM loss, L2 and SGD) run by two
+implementations and compared step by step: our nn against upstream
+micrograd, micrograd's own nn.py over our Value against upstream micrograd,
+and the tensor engine against the scalar one."""
+
+import functools
+import random
+
+import numpy as np
+import pytest
+
+from micrograd_fast import engine, testing
+from micrograd_fast.tensor import Tensor
+from micrograd_fast.tensor import nn as tensor_nn
+
+STEPS = 10
+
+
+def demo_losses(Value, model, steps=STEPS):
+    X, y = testing.moons()
+    return [testing.demo_step(Value, model, X, y, k) for k in range(steps)]
+
+
+@functools.lru_cache(maxsize=None)
+def upstream_losses():
+    """Upstream micrograd 0.1.0 running the demo: the same for every test
+    and engine, and slow (it walks sets, recursively), so run once."""
+    from micrograd.engine import Value
+
+    return demo_losses(Value, testing.micrograd_model(Value))
+
+
+def test_ten_demo_steps_match_upstream_micrograd(backend):
+    pytest.importorskip("micrograd.engine")
+    ours = demo_losses(backend.Value, testing.moons_model())
+    assert ours == pytest.approx(upstream_losses(), rel=1e-9)
+    assert ours[-1] < ours[0]
+
+
+def test_micrograds_own_nn_over_our_value_matches_upstream(backend):
+    """The drop-in promise: micrograd's nn.py with only its Value swapped."""
+    pytest.importorskip("micrograd.engine")
+    ours = demo_losses(backend.Value, testing.micrograd_model(backend.Value))
+    assert ours == pytest.approx(upstream_losses(), rel=1e-9)
+
+
+def test_same_seed_same_weights_and_moons_losses():
+    """The scalar MLP and the tensor MLP train micrograd's demo to the same losses."""
+    scalar = testing.moons_model()
+    random.seed(testing.SEED)
+    tensor = tensor_nn.MLP(2, [16, 16, 1])
+    W1 = tensor.layers[0].W.data
+    assert W1[:, 3].tolist() == [w.data for w in scalar.layers[0].neurons[3].w]
+
+    scalar_losses = demo_losses(engine.Value, scalar)
+    X, y = testing.moons()
+    X, y = Tensor(np.array(X), requires_grad=False), Tensor(np.array(y, dtype=float), requires_grad=False)
+    tensor_losses = []
+    for k in range(STEPS):
+        out = tensor(X).reshape((len(y.data),))
+        tloss = (1.0 - y * out).relu().mean()
+        tloss = tloss + 1e-4 * sum(((p * p).sum() for p in tensor.parameters()), Tensor(0.0))
+        tensor.zero_grad()
+        tloss.backward()
+        lr = 1.0 - 0.9 * k / 100
+        for p in tensor.parameters():
+            p.data -= lr * p.grad
+        tensor_losses.append(tloss.item())
+    assert tensor_losses == pytest.approx(scalar_losses, rel=1e-9)
