@@ -5,62 +5,28 @@ import random
 
 import pytest
 
-from micrograd_fast import nn
+from micrograd_fast import nn, testing
 
 np = pytest.importorskip("numpy")
 
 
-def points(n=40, seed=0):
-    rng = np.random.default_rng(seed)
-    X = rng.uniform(-1.5, 1.5, size=(n, 2))
-    y = np.where(X[:, 0] * X[:, 1] > 0, 1.0, -1.0)
-    return X, y
-
-
-def svm_loss(Value, model, inputs, y):
-    scores = [model(row) for row in inputs]
-    data_loss = sum((1 + -yi * si).relu() for yi, si in zip(y, scores)) * (1.0 / len(scores))
-    return data_loss + 1e-4 * sum(p * p for p in model.parameters())
-
-
-def sgd(model, lr):
-    for p in model.parameters():
-        p.data -= lr * p.grad
-
-
-class BinaryNeuronMLP(nn.MLP):
-    """micrograd's own neurons (2n binary nodes), to replay the plain ops."""
-
-    def __init__(self, Value, nin, nouts):
-        super().__init__(nin, nouts)
-        for layer in self.layers:
-            for neuron in layer.neurons:
-                neuron.__class__ = BinaryNeuron
-
-
-class BinaryNeuron(nn.Neuron):
-    def __call__(self, x):
-        act = sum((wi * xi for wi, xi in zip(self.w, x)), self.b)
-        return act.relu() if self.nonlin else act
-
-
 @pytest.mark.parametrize("model_kind", ["fused", "binary"])
 def test_moons_replay_equals_eager(backend, model_kind):
+    """micrograd's demo (micrograd_fast.testing), eager and taped, on our
+    MLP (fused nodes) and on micrograd's own (plain binary ops)."""
     Value = backend.Value
-    X, y = points()
-    make = (lambda: nn.MLP(2, [8, 8, 1])) if model_kind == "fused" else (lambda: BinaryNeuronMLP(Value, 2, [8, 8, 1]))
-    random.seed(7)
-    eager = make()
-    random.seed(7)
-    taped = make()
+    X, y = testing.moons(40)
+    if model_kind == "binary":
+        pytest.importorskip("micrograd.nn")
+    make = {"fused": lambda: testing.moons_model((8, 8, 1)),
+            "binary": lambda: testing.micrograd_model(Value, (8, 8, 1))}[model_kind]
+    eager, taped = make(), make()  # each seeded alike
 
     inputs = [[Value(0.0), Value(0.0)] for _ in range(len(X))]
     backend.assign(inputs, X)
-    loss = svm_loss(Value, taped, inputs, y)
-    tape = backend.compile(loss)
+    tape = backend.compile(testing.demo_loss(taped, inputs, y))
     for step in range(15):
-        lr = 1.0 - 0.9 * step / 100
-        eager_loss = svm_loss(Value, eager, [list(map(Value, row)) for row in X.tolist()], y)
+        eager_loss = testing.demo_loss(eager, [list(map(Value, row)) for row in X], y)
         eager.zero_grad()
         eager_loss.backward()
         replayed = tape.forward()
@@ -69,8 +35,8 @@ def test_moons_replay_equals_eager(backend, model_kind):
         assert replayed == pytest.approx(eager_loss.data, rel=1e-12)
         for p, q in zip(taped.parameters(), eager.parameters()):
             assert p.grad == pytest.approx(q.grad, rel=1e-12, abs=1e-15)
-        sgd(eager, lr)
-        sgd(taped, lr)
+        testing.demo_update(eager, step)
+        testing.demo_update(taped, step)
     for p, q in zip(taped.parameters(), eager.parameters()):
         assert p.data == pytest.approx(q.data, rel=1e-12)
 
