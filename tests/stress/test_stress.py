@@ -10,7 +10,7 @@ import threading
 import pytest
 
 import micrograd_fast as mf
-from micrograd_fast import nn, optim
+from micrograd_fast import optim, testing
 from micrograd_fast.tensor import Tensor
 
 
@@ -132,33 +132,18 @@ def test_keyboard_interrupt_while_building_leaves_engine_usable(Value):
 # --- memory soaks --------------------------------------------------------------
 
 
-def moons_setup(seed=0):
-    from micrograd_fast.datasets import make_moons
-
-    X, y01 = make_moons(100, noise=0.1, seed=seed)
-    random.seed(1337)
-    return X, (2 * y01 - 1).tolist(), nn.MLP(2, [16, 16, 1])
-
-
-def moons_loss(model, inputs, y):
-    params = model.parameters()
-    scores = [model(row) for row in inputs]
-    return mf.losses.hinge(scores, y) + 1e-4 * mf.dot(params, params)
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("use_tape", [False, True])
 def test_rss_stays_flat_over_ten_thousand_moons_steps(compiled, use_tape):
     if mf.BACKEND != "compiled":
         pytest.skip("the live engine is the reference")
-    import micrograd_fast.losses  # noqa: F401 - mf.losses
-
-    X, y, model = moons_setup()
+    X, y = testing.moons()
+    model = testing.moons_model()
     sgd = optim.SGD(model.parameters(), lr=0.05)
     if use_tape:
         inputs = [[mf.Value(0.0), mf.Value(0.0)] for _ in range(len(X))]
         mf.assign(inputs, X)
-        tape = mf.compile(moons_loss(model, inputs, y))
+        tape = mf.compile(testing.moons_loss(compiled, model, inputs, y))
 
     def step():
         if use_tape:
@@ -166,7 +151,7 @@ def test_rss_stays_flat_over_ten_thousand_moons_steps(compiled, use_tape):
             sgd.zero_grad()
             tape.backward()
         else:
-            loss = moons_loss(model, [list(map(mf.Value, row)) for row in X.tolist()], y)
+            loss = testing.moons_loss(compiled, model, [list(map(mf.Value, row)) for row in X], y)
             sgd.zero_grad()
             loss.backward()
         sgd.step()
