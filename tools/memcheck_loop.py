@@ -1,32 +1,33 @@
 """A small training loop for valgrind (make valgrind): eager and taped steps,
-custom ops, no_grad, pickling, errors; every path that allocates or frees."""
+micrograd's demo step, custom ops, no_grad, pickling, errors; every path that
+allocates or frees. The set-up is micrograd_fast.testing's, made small."""
 
 import math
 import pickle
-import random
 
 import micrograd_fast as mf
-from micrograd_fast import losses, nn, optim
+from micrograd_fast import engine, losses, nn, optim, testing
 
-random.seed(0)
-model = nn.MLP(2, [4, 4, 1])
+X, y = testing.moons(8)
+model = testing.moons_model((4, 4, 1))
 opt = optim.AdamW(model.parameters(), lr=0.05)
-X = [[random.uniform(-1, 1), random.uniform(-1, 1)] for _ in range(8)]
-y = [1 if a * b > 0 else -1 for a, b in X]
 
-for _ in range(5):
-    loss = losses.hinge([model(row) for row in X], y)
+for _ in range(5):  # fused nodes: the one-call forward, hinge, dot
+    loss = testing.moons_loss(engine, model, X, y)
     opt.zero_grad()
     loss.backward()
     opt.step()
 
 inputs = [[mf.Value(a), mf.Value(b)] for a, b in X]
-tape = mf.compile(losses.hinge([model(row) for row in inputs], y))
+tape = mf.compile(testing.moons_loss(engine, model, inputs, y))
 for _ in range(5):
     tape.forward()
     opt.zero_grad()
     tape.backward()
     opt.step()
+
+for k in range(2):  # plain binary ops, as micrograd's notebook writes them
+    testing.demo_step(mf.Value, model, X, y, k)
 
 classifier = nn.MLP(2, [4, 3])  # one-call forward and batch cross-entropy
 labels = [i % 3 for i in range(len(X))]
