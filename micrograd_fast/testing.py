@@ -1,7 +1,8 @@
 """Set-ups shared by the tests, the benchmark and tools/: micrograd's demo
-(the moons, its model, its training step, written as its notebook writes
-them), micrograd's own nn.py over any Value class, and a microgpt-shaped
-GPT written out with plain Value ops.
+(the moons, its model, its loss, update and training step, written as its
+notebook writes them, and the same on the tensor engine), micrograd's own
+nn.py over any Value class, and a microgpt-shaped GPT written out with plain
+Value ops.
 
 They live in the package, not beside the tests, so that the benchmark
 measures an installed copy with them and no source tree on sys.path.
@@ -57,6 +58,31 @@ def demo_step(Value, model, X, y, k=0):
     total_loss.backward()
     demo_update(model, k)
     return total_loss.data
+
+
+def tensor_moons_model(nouts=(16, 16, 1)):
+    """micrograd_fast.tensor's MLP(2, nouts) with the demo's seed: the same
+    weights as moons_model's."""
+    from .tensor import nn as tensor_nn
+
+    random.seed(SEED)
+    return tensor_nn.MLP(2, list(nouts))
+
+
+def tensor_demo_step(model, X, y, k=0):
+    """demo_step on the tensor engine: X an (n, 2) and y an (n,) Tensor of
+    the moons and their +-1 labels; returns the loss."""
+    from .tensor import Tensor
+
+    scores = model(X).reshape((len(y.data),))
+    data_loss = (1.0 - y * scores).relu().mean()
+    total_loss = data_loss + 1e-4 * sum(((p * p).sum() for p in model.parameters()), Tensor(0.0))
+    model.zero_grad()
+    total_loss.backward()
+    learning_rate = 1.0 - 0.9 * k / 100
+    for p in model.parameters():
+        p.data -= learning_rate * p.grad
+    return total_loss.item()
 
 
 def moons_loss(kernels, model, inputs, y):

@@ -5,14 +5,12 @@ micrograd, micrograd's own nn.py over our Value against upstream micrograd,
 and the tensor engine against the scalar one."""
 
 import functools
-import random
 
 import numpy as np
 import pytest
 
 from micrograd_fast import engine, testing
 from micrograd_fast.tensor import Tensor
-from micrograd_fast.tensor import nn as tensor_nn
 
 STEPS = 10
 
@@ -47,24 +45,12 @@ def test_micrograds_own_nn_over_our_value_matches_upstream(backend):
 
 def test_same_seed_same_weights_and_moons_losses():
     """The scalar MLP and the tensor MLP train micrograd's demo to the same losses."""
-    scalar = testing.moons_model()
-    random.seed(testing.SEED)
-    tensor = tensor_nn.MLP(2, [16, 16, 1])
+    scalar, tensor = testing.moons_model(), testing.tensor_moons_model()
     W1 = tensor.layers[0].W.data
     assert W1[:, 3].tolist() == [w.data for w in scalar.layers[0].neurons[3].w]
 
     scalar_losses = demo_losses(engine.Value, scalar)
     X, y = testing.moons()
     X, y = Tensor(np.array(X), requires_grad=False), Tensor(np.array(y, dtype=float), requires_grad=False)
-    tensor_losses = []
-    for k in range(STEPS):
-        out = tensor(X).reshape((len(y.data),))
-        tloss = (1.0 - y * out).relu().mean()
-        tloss = tloss + 1e-4 * sum(((p * p).sum() for p in tensor.parameters()), Tensor(0.0))
-        tensor.zero_grad()
-        tloss.backward()
-        lr = 1.0 - 0.9 * k / 100
-        for p in tensor.parameters():
-            p.data -= lr * p.grad
-        tensor_losses.append(tloss.item())
+    tensor_losses = [testing.tensor_demo_step(tensor, X, y, k) for k in range(STEPS)]
     assert tensor_losses == pytest.approx(scalar_losses, rel=1e-9)
