@@ -5,15 +5,18 @@
   contract), each against its own oracle: hand-written rules, finite
   differences, the reference, upstream micrograd or torch.
 - parity/: whole programs run by two implementations and compared: fuzzed
-  programs (one hypothesis generator, parity/programs.py), micrograd's demo
-  against upstream micrograd and the tensor engine, the examples end to end.
+  programs, micrograd's demo against upstream micrograd and the tensor
+  engine, the examples end to end. parity/programs.py is the one hypothesis
+  program generator and interpreter; every fuzzed test draws from it
+  (HYPOTHESIS_PROFILE=thorough for many more examples than the default).
 - stress/: deep and huge graphs, threads, interrupts, memory soaks; the
   longest are marked slow (-m "not slow" leaves them out).
 
 There are no __init__.py files: pytest imports each test file by its
-basename, so basenames are unique across the folders. Set-ups shared with the
-benchmark and tools/ (the moons, micrograd's models and demo step) are in
-micrograd_fast.testing.
+basename (so basenames are unique across the folders) with its folder on
+sys.path, which is how test_programs.py imports programs. Set-ups shared with
+the benchmark and tools/ (the moons, micrograd's models, the demo's loss and
+step, scalar and tensor) are in micrograd_fast.testing.
 
 One fixture, two engines: every engine test runs on the compiled engine and
 on the pure-Python reference in the same pytest run, switched through the one
