@@ -13,7 +13,6 @@ import math
 import random
 
 from . import losses, nn
-from .datasets import make_moons
 
 SEED = 1337  # micrograd's demo seeds its weights so
 
@@ -21,6 +20,9 @@ SEED = 1337  # micrograd's demo seeds its weights so
 def moons(n=100, seed=0):
     """micrograd demo's data: n points as lists of two floats, and labels in
     {-1, +1} as lists of ints (the demo's hinge loss takes these)."""
+    from .datasets import make_moons  # numpy: imported only here, so that the
+    # rest of this module runs where numpy cannot (tools/memcheck_loop.py)
+
     X, y01 = make_moons(n, noise=0.1, seed=seed)
     return X.tolist(), (2 * y01 - 1).tolist()
 
