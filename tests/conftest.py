@@ -1,14 +1,16 @@
 """The tests, in folders by what they check:
 
-- unit/: one op or API at a time (engine ops and Value conventions, nn,
-  optim, losses, datasets, tape, tensor, viz, pickle, bad input, the engine
-  contract), each against its own oracle: hand-written rules, finite
-  differences, the reference, upstream micrograd or torch.
+- unit/: one op or API at a time (engine ops and Value conventions, the
+  lecture's and microgpt's Value API, nn, optim, losses, datasets, tape,
+  tensor, viz, pickle, bad input, the engine contract), each against its own
+  oracle: hand-written rules, finite differences, the reference, upstream
+  micrograd or torch.
 - parity/: whole programs run by two implementations and compared: fuzzed
   programs, micrograd's demo against upstream micrograd and the tensor
-  engine, the examples end to end. parity/programs.py is the one hypothesis
-  program generator and interpreter; every fuzzed test draws from it
-  (HYPOTHESIS_PROFILE=thorough for many more examples than the default).
+  engine, the lecture's workflow and a microgpt-shaped program against
+  plain-Python Values, the examples end to end. parity/programs.py is the
+  one hypothesis program generator and interpreter; every fuzzed test draws
+  from it (HYPOTHESIS_PROFILE=thorough for many more examples).
 - stress/: deep and huge graphs, threads, interrupts, memory soaks; the
   longest are marked slow (-m "not slow" leaves them out).
 
@@ -16,7 +18,7 @@ There are no __init__.py files: pytest imports each test file by its
 basename (so basenames are unique across the folders) with its folder on
 sys.path, which is how test_programs.py imports programs. Set-ups shared with
 the benchmark and tools/ (the moons, micrograd's models, the demo's loss and
-step, scalar and tensor) are in micrograd_fast.testing.
+step, scalar and tensor, the microgpt-shaped GPT) are in micrograd_fast.testing.
 
 One fixture, two engines: every engine test runs on the compiled engine and
 on the pure-Python reference in the same pytest run, switched through the one
