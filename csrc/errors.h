@@ -19,7 +19,13 @@
     X(MG_ERR_MATH_DOMAIN,    PyExc_ValueError,        0,      "math domain error")          \
     X(MG_ERR_ZERO_DIVISION,  PyExc_ZeroDivisionError, 0,      "float division by zero")     \
     X(MG_ERR_STALE_TAPE,     PyExc_RuntimeError,      0,                                    \
-      "the graph changed since it was compiled (a _backward was assigned): compile it again")
+      "the graph changed since it was compiled (a _backward was assigned): compile it again") \
+    X(MG_ERR_INDEX_RANGE,    PyExc_IndexError,        0,                                    \
+      "a Value used as an index (an embedding's row, a cross_entropy's target) is out of range") \
+    X(MG_ERR_NOT_INTEGRAL,   PyExc_ValueError,        0,                                    \
+      "a Value used as an index (an embedding's row, a cross_entropy's target) must hold an integer") \
+    X(MG_ERR_NOT_EXPSUM,     PyExc_RuntimeError,      0,                                    \
+      "a softmax's expsum node was given a _backward of its own: build the softmax again")
 
 enum mg_error {
     MG_OK = 0,

@@ -25,7 +25,13 @@ enum {
 typedef struct mg_nary {
     Py_ssize_t count;       /* number of children */
     Py_ssize_t pairs;       /* MG_DOT: (w, x) pairs; children are ws, xs[, bias] */
-    double start;           /* MG_DOT, MG_SUM: the number the sum starts from */
+    union {                 /* the op's numbers */
+        double start;       /* MG_DOT, MG_SUM: the number the sum starts from */
+        struct { double eps, mean_square; } rms;  /* MG_RMS_SCALE; mean_square:
+                                                     from the last forward */
+        struct { double shift, total; } exps;     /* MG_EXPSUM, MG_NLL: max(x)
+                                 and sum(exp(x - max(x))), from the last forward */
+    };
     PyObject *backward;     /* MG_CUSTOM: the Python _backward, or NULL */
     PyObject *op_name;      /* MG_CUSTOM: the _op string */
     PyObject *local_grads;  /* MG_CUSTOM made as Value(data, children, local_grads),

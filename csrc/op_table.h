@@ -36,10 +36,20 @@ enum mg_children_layout {
     X(MG_EXP,     "exp",     MG_ONE_CHILD)                                      \
     X(MG_LOG,     "log",     MG_ONE_CHILD)                                      \
     X(MG_SIGMOID, "sigmoid", MG_ONE_CHILD)                                      \
+    X(MG_CUSTOM,  "",        MG_CHILD_LIST)   /* Value(data, children, op): */  \
+                                              /* _op and _backward the user's */\
+    /* the fused ops (fused.h): one node where written-out code makes many */   \
     X(MG_DOT,     "dot",     MG_CHILD_LIST)   /* start + w0*x0 + w1*x1 + ... */ \
     X(MG_SUM,     "sum",     MG_CHILD_LIST)   /* start + v0 + v1 + ... */       \
-    X(MG_CUSTOM,  "",        MG_CHILD_LIST)   /* Value(data, children, op): */  \
-                                              /* _op and _backward the user's */
+    X(MG_RMS_SCALE, "rmsnorm", MG_CHILD_LIST) /* (mean(x*x) + eps) ** -0.5 */   \
+    X(MG_EXPSUM,  "expsum",  MG_CHILD_LIST)   /* sum(exp(x - max(x))) */        \
+    X(MG_SOFTMAX, "softmax", MG_TWO_CHILDREN) /* x_i, its expsum: */            \
+                                              /* exp(x_i - max) / expsum */     \
+    X(MG_LOG_SOFTMAX, "log_softmax", MG_TWO_CHILDREN) /* x_i - max - log(expsum) */ \
+    X(MG_NLL,     "cross_entropy", MG_CHILD_LIST) /* logits, then the target: */ \
+                                              /* -log_softmax(logits)[target] */\
+    X(MG_EMBED,   "embedding", MG_CHILD_LIST) /* a column of a table, then */   \
+                                              /* the index: column[index] */
 
 enum mg_op {
 #define MG_OP_CODE(code, name, layout) code,

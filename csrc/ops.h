@@ -6,6 +6,7 @@
 #define MG_OPS_H
 
 #include "float_math.h"
+#include "fused.h"
 
 #define KID(n, i) MG_NODE((n)->u.kids[i])
 #define BASE(n) MG_NODE((n)->u.pow.base)
@@ -30,27 +31,11 @@ static inline int mg_forward(mg_node *out)
     case MG_EXP: r = mg_exp(KID(out, 0)->data, &err); break;
     case MG_LOG: r = mg_log(KID(out, 0)->data, &err); break;
     case MG_SIGMOID: r = mg_sigmoid(KID(out, 0)->data); break;
-    case MG_DOT: {
-        const mg_nary *e = out->u.nary;
-        Py_ssize_t i, n = e->pairs;
-        r = e->count > 2 * n ? CHILD(e, 2 * n)->data : e->start;
-        for (i = 0; i < n; i++)
-            r = r + CHILD(e, i)->data * CHILD(e, n + i)->data;
-        break;
-    }
-    case MG_SUM: {
-        const mg_nary *e = out->u.nary;
-        Py_ssize_t i = 0;
-        if (out->flags & MG_START_IS_CHILD)
-            r = CHILD(e, i++)->data;
-        else
-            r = e->start;
-        for (; i < e->count; i++)
-            r = r + CHILD(e, i)->data;
-        break;
-    }
-    default:  /* leaves and custom ops keep the data they were given */
+    case MG_LEAF:
+    case MG_CUSTOM:  /* they keep the data they were given */
         return MG_OK;
+    default:
+        err = mg_fused_forward(out, &r);
     }
     if (err == MG_OK)
         out->data = r;
@@ -98,25 +83,6 @@ static inline int mg_backward_local(mg_node *out)
         break;
     }
     case MG_SIGMOID: KID(out, 0)->grad += (out->data * (1.0 - out->data)) * g; break;
-    case MG_DOT: {
-        const mg_nary *e = out->u.nary;
-        Py_ssize_t i, n = e->pairs;
-        for (i = 0; i < n; i++) {
-            mg_node *w = CHILD(e, i), *x = CHILD(e, n + i);
-            w->grad += x->data * g;
-            x->grad += w->data * g;
-        }
-        if (e->count > 2 * n)
-            CHILD(e, 2 * n)->grad += g;
-        break;
-    }
-    case MG_SUM: {
-        const mg_nary *e = out->u.nary;
-        Py_ssize_t i;
-        for (i = 0; i < e->count; i++)
-            CHILD(e, i)->grad += g;
-        break;
-    }
     case MG_CUSTOM: {
         const mg_nary *e = out->u.nary;
         PyObject *fn = e ? e->backward : NULL, *r;
@@ -134,8 +100,10 @@ static inline int mg_backward_local(mg_node *out)
         }
         break;
     }
-    default:
+    case MG_LEAF:
         break;
+    default:
+        return mg_fused_backward(out);
     }
     return err;
 }
@@ -171,25 +139,8 @@ static inline int mg_local_grads(const mg_node *out, double *d)
         d[0] = 1.0 / KID(out, 0)->data;
         break;
     case MG_SIGMOID: d[0] = out->data * (1.0 - out->data); break;
-    case MG_DOT: {
-        const mg_nary *e = out->u.nary;
-        Py_ssize_t i, n = e->pairs;
-        for (i = 0; i < n; i++) {
-            d[i] = CHILD(e, n + i)->data;
-            d[n + i] = CHILD(e, i)->data;
-        }
-        if (e->count > 2 * n)
-            d[2 * n] = 1.0;
-        break;
-    }
-    case MG_SUM: {
-        Py_ssize_t i;
-        for (i = 0; i < out->u.nary->count; i++)
-            d[i] = 1.0;
-        break;
-    }
     default:
-        break;
+        return mg_fused_local_grads(out, d);
     }
     return err;
 }

@@ -21,7 +21,8 @@ import warnings
 # what every engine exports: micrograd's Value, the fused ops, the tape, and
 # the kernels the libraries call
 API = (
-    "Value", "dot", "sum", "dense", "DensePlan", "compile", "Tape", "assign", "topo_order",
+    "Value", "dot", "sum", "dense", "linear", "rmsnorm", "softmax", "log_softmax", "cross_entropy",
+    "embedding", "DensePlan", "compile", "Tape", "assign", "topo_order",
     "zero_grads", "sgd_update", "adam_update", "nll_rows", "grad_enabled", "set_grad_enabled",
 )
 

@@ -40,41 +40,28 @@ def _values(values, what):
     return values, kernels
 
 
-def _shifted(logits):
-    """logits - max(logits): exp can then never overflow. The max is a float
-    constant, not a node: softmax is shift-invariant, so the gradient through
-    it would be zero anyway."""
-    top = max(v.data for v in logits)
-    return [v - top for v in logits]
-
-
-def _log_sum_exp(shifted, kernels):
-    return kernels.sum([s.exp() for s in shifted]).log()
-
-
 def softmax(logits):
-    """exp(x_i) / sum_j exp(x_j), as a list of Values."""
+    """exp(x_i) / sum_j exp(x_j), as a list of Values: the engine's fused
+    softmax (the max subtracted inside, so exp never overflows)."""
     logits, kernels = _values(logits, "softmax")
-    exps = [s.exp() for s in _shifted(logits)]
-    total = kernels.sum(exps)
-    return [e / total for e in exps]
+    return kernels.softmax(logits)
 
 
 def log_softmax(logits):
     """x_i - log(sum_j exp(x_j)), as a list of Values; steadier than
     softmax(...)[i].log() when a probability underflows."""
     logits, kernels = _values(logits, "log_softmax")
-    shifted = _shifted(logits)
-    log_total = _log_sum_exp(shifted, kernels)
-    return [s - log_total for s in shifted]
+    return kernels.log_softmax(logits)
 
 
 def cross_entropy(input, target, reduction="mean"):  # noqa: A002 - torch's names
     """-log_softmax(logits)[target], like torch.nn.functional.cross_entropy.
 
-    One sample: `input` a list of C logit Values, `target` an int in [0, C);
-    returns a Value. A batch: `input` a list of N such lists, `target` N ints;
-    returns their mean ('mean'), sum ('sum'), or the list of N losses ('none').
+    One sample: `input` a list of C logit Values, `target` an int in [0, C)
+    or a Value holding one (a tape replays it with the Value's new data);
+    returns a Value. A batch: `input` a list of N such lists, `target` N
+    targets; returns their mean ('mean'), sum ('sum'), or the list of N
+    losses ('none'). Each loss is one fused node of the logits' engine.
     """
     if reduction not in REDUCTIONS:
         raise ValueError(f"cross_entropy: reduction must be one of {REDUCTIONS}, not {reduction!r}")
@@ -110,19 +97,22 @@ def cross_entropy(input, target, reduction="mean"):  # noqa: A002 - torch's name
 
 
 def _nll(logits, target, what):
-    """-log softmax(logits)[target] for one sample."""
+    """-log softmax(logits)[target] for one sample: one node of its engine."""
     logits, kernels = _values(logits, what)
-    try:
-        if type(target) is bool:
-            raise TypeError
-        t = operator.index(target)
-    except TypeError:
-        raise TypeError(f"{what}: target must be an int class index, "
-                        f"not {type(target).__name__}") from None
-    if not 0 <= t < len(logits):
-        raise IndexError(f"{what}: target {t} is out of range for {len(logits)} classes")
-    shifted = _shifted(logits)
-    return _log_sum_exp(shifted, kernels) - shifted[t]
+    target_engine = _engine_of(target)
+    if target_engine is None:  # a class index: torch's checks and messages
+        try:
+            if type(target) is bool:
+                raise TypeError
+            target = operator.index(target)
+        except TypeError:
+            raise TypeError(f"{what}: target must be an int class index or a Value holding one, "
+                            f"not {type(target).__name__}") from None
+        if not 0 <= target < len(logits):
+            raise IndexError(f"{what}: target {target} is out of range for {len(logits)} classes")
+    elif target_engine is not kernels:
+        raise TypeError(f"{what}: the target is a Value of another engine than the logits'")
+    return kernels.cross_entropy(logits, target)
 
 
 def hinge(scores, labels):

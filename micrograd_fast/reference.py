@@ -266,6 +266,168 @@ _SIGMOID = _Op(_sigmoid_forward, _sigmoid_backward, _sigmoid_local_grads)
 _DOT = _Op(_dot_forward, _dot_backward, _dot_local_grads)
 _SUM = _Op(_sum_forward, _sum_backward, _sum_local_grads)
 
+
+# The fused ops of a small GPT: one node where written-out code makes many,
+# the same arithmetic in the same order (the compiled engine's csrc/fused.h
+# says which code each replaces).
+
+
+def _index_of(x, n):
+    """A Value's data as an index in [0, n), as the compiled engine takes it."""
+    if math.isnan(x) or (math.isfinite(x) and x != math.floor(x)):
+        raise ValueError("a Value used as an index (an embedding's row, a cross_entropy's target) "
+                         "must hold an integer")
+    if not 0.0 <= x < n:
+        raise IndexError("a Value used as an index (an embedding's row, a cross_entropy's target) "
+                         "is out of range")
+    return int(x)
+
+
+def _sum_of_exps(values, shift):
+    total = 0.0
+    for v in values:
+        total = total + math.exp(v.data + (-shift))
+    return total
+
+
+def _rms_forward(out):
+    # (sum(x * x for x in xs) / len(xs) + eps) ** -0.5
+    acc = 0.0
+    for x in out._children:
+        acc = acc + x.data * x.data
+    mean_square = acc * _float_pow(len(out._children), -1)
+    out.data = _float_pow(mean_square + out._eps, -0.5)
+    out._mean_square = mean_square
+
+
+def _rms_slope(out):
+    """d scale / d (x * x), through ** -0.5, + eps and / n."""
+    return _float_pow(len(out._children), -1) * (-0.5 * _float_pow(out._mean_square + out._eps, -1.5))
+
+
+def _rms_backward(out):
+    a = (-0.5 * _float_pow(out._mean_square + out._eps, -1.5)) * out.grad
+    a = _float_pow(len(out._children), -1) * a
+    for x in out._children:
+        x.grad += x.data * a  # x * x: once for each factor
+        x.grad += x.data * a
+
+
+def _rms_local_grads(out):
+    a = _rms_slope(out)
+    return tuple(2.0 * x.data * a for x in out._children)
+
+
+def _expsum_forward(out):
+    # sum((x - max_x).exp() for x in xs), the max taken here
+    shift = max(v.data for v in out._children)
+    out.data = _sum_of_exps(out._children, shift)
+    out._shift = shift
+
+
+def _expsum_backward(out):
+    for v in out._children:
+        v.grad += math.exp(v.data + (-out._shift)) * out.grad
+
+
+def _expsum_local_grads(out):
+    return tuple(math.exp(v.data + (-out._shift)) for v in out._children)
+
+
+def _expsum_of(out):
+    """A softmax output's expsum node (its second child)."""
+    total = out._children[1]
+    if total._rule is not _EXPSUM or total._custom_backward is not None:
+        raise RuntimeError("a softmax's expsum node was given a _backward of its own: "
+                           "build the softmax again")
+    return total
+
+
+def _softmax_forward(out):
+    # e / total, e = (x - max_x).exp()
+    x, total = out._children[0], _expsum_of(out)
+    out.data = math.exp(x.data + (-total._shift)) * _float_pow(total.data, -1)
+
+
+def _softmax_backward(out):
+    x, total = out._children[0], _expsum_of(out)
+    e = math.exp(x.data + (-total._shift))
+    x.grad += e * (_float_pow(total.data, -1) * out.grad)
+    total.grad += (-1.0 * _float_pow(total.data, -2)) * (e * out.grad)
+
+
+def _softmax_local_grads(out):
+    x, total = out._children[0], _expsum_of(out)
+    e = math.exp(x.data + (-total._shift))
+    return (e * _float_pow(total.data, -1), -e * _float_pow(total.data, -2))
+
+
+def _log_softmax_forward(out):
+    # (x - max_x) - total.log()
+    x, total = out._children[0], _expsum_of(out)
+    out.data = (x.data + (-total._shift)) + math.log(total.data) * -1.0
+
+
+def _log_softmax_backward(out):
+    x, total = out._children[0], _expsum_of(out)
+    x.grad += out.grad
+    total.grad += (-1.0 * out.grad) / total.data
+
+
+def _log_softmax_local_grads(out):
+    return (1.0, -1.0 / _expsum_of(out).data)
+
+
+def _nll_forward(out):
+    # total.log() - (x_t - max_x): the logits, then the target
+    logits, target = out._children[:-1], out._children[-1]
+    t = _index_of(target.data, len(logits))
+    shift = max(v.data for v in logits)
+    total = _sum_of_exps(logits, shift)
+    out.data = math.log(total) + (logits[t].data + (-shift)) * -1.0
+    out._shift, out._total = shift, total
+
+
+def _nll_backward(out):
+    logits, target = out._children[:-1], out._children[-1]
+    t = _index_of(target.data, len(logits))
+    a = out.grad / out._total
+    for v in logits:
+        v.grad += math.exp(v.data + (-out._shift)) * a
+    logits[t].grad += -1.0 * out.grad
+
+
+def _nll_local_grads(out):
+    logits, target = out._children[:-1], out._children[-1]
+    t = _index_of(target.data, len(logits))
+    return tuple(math.exp(v.data + (-out._shift)) / out._total - (i == t)
+                 for i, v in enumerate(logits)) + (0.0,)
+
+
+def _embed_forward(out):
+    # column[int(index.data)]: a column of the table, then the index
+    column, index = out._children[:-1], out._children[-1]
+    out.data = column[_index_of(index.data, len(column))].data
+
+
+def _embed_backward(out):
+    column, index = out._children[:-1], out._children[-1]
+    column[_index_of(index.data, len(column))].grad += out.grad
+
+
+def _embed_local_grads(out):
+    column, index = out._children[:-1], out._children[-1]
+    row = _index_of(index.data, len(column))
+    return tuple(float(i == row) for i in range(len(column))) + (0.0,)
+
+
+_RMS = _Op(_rms_forward, _rms_backward, _rms_local_grads)
+_EXPSUM = _Op(_expsum_forward, _expsum_backward, _expsum_local_grads)
+_SOFTMAX = _Op(_softmax_forward, _softmax_backward, _softmax_local_grads)
+_LOG_SOFTMAX = _Op(_log_softmax_forward, _log_softmax_backward, _log_softmax_local_grads)
+_NLL = _Op(_nll_forward, _nll_backward, _nll_local_grads)
+_EMBED = _Op(_embed_forward, _embed_backward, _embed_local_grads)
+
 # ---------------------------------------------------------------------------
 # Recording switch (micrograd_fast.no_grad): per thread, like PyTorch's.
 
@@ -590,6 +752,113 @@ def sum(values, start=0.0):  # noqa: A001 - mirrors builtins.sum's signature
     return Value._make(_SUM, children, "sum", _start=_real_operand(start, "sum start"))
 
 
+def linear(x, W):
+    """[sum(w * xi for w, xi in zip(row, x)) for row in W], each row one dot
+    node (no bias; the same bits as that code)."""
+    if not isinstance(W, (list, tuple)):
+        raise TypeError(f"linear: W must be a list of rows, not {type(W).__name__}")
+    inputs = [v if isinstance(v, Value) else Value(_real_operand(v, "linear input")) for v in x]
+    for j, row in enumerate(W):
+        if not isinstance(row, (list, tuple)):
+            raise TypeError(f"linear: row {j} of W is a {type(row).__name__}, not a list")
+        if len(row) != len(inputs):
+            raise ValueError(f"linear: row {j} of W has {len(row)} weights for {len(inputs)} inputs")
+    return [Value._make(_DOT, [_value_operand(w, "linear") for w in row] + inputs, "dot",
+                        _pairs=len(inputs), _start=0.0) for row in W]
+
+
+def rmsnorm(x, eps=1e-5):
+    """[xi * scale for xi in x], scale = (sum(xi * xi) / len(x) + eps) ** -0.5
+    one node (microgpt's rmsnorm, the same bits)."""
+    xs = _values_of(x, "rmsnorm")
+    scale = Value._make(_RMS, xs, "rmsnorm", _eps=_real_operand(eps, "rmsnorm eps"))
+    return [v * scale for v in xs]
+
+
+def softmax(logits):
+    """[e / total for e in exps], exps = [(v - max_v).exp() ...], total =
+    sum(exps): the same bits, with the max taken inside a shared expsum node
+    (one node per output and that one)."""
+    return _over_expsum(_SOFTMAX, "softmax", logits)
+
+
+def log_softmax(logits):
+    """[(v - max_v) - log(total) ...] as softmax builds it: one node per
+    output and a shared expsum node."""
+    return _over_expsum(_LOG_SOFTMAX, "log_softmax", logits)
+
+
+def _over_expsum(rule, name, logits):
+    xs = _values_of(logits, name)
+    recording = grad_enabled()
+    set_grad_enabled(True)  # the outputs read the expsum's max: it must be made whole
+    try:
+        total = Value._make(_EXPSUM, xs, "expsum")
+        outs = [Value._make(rule, (v, total), name) for v in xs]
+    finally:
+        set_grad_enabled(recording)
+    if not recording:  # under no_grad the outputs are leaves
+        for out in outs:
+            out._children, out._rule = (), None
+    return outs
+
+
+def cross_entropy(logits, target):
+    """-log_softmax(logits)[target] as one node. target is an int class index
+    or a Value holding one: a tape replays the node with the Value's new data."""
+    xs = _values_of(logits, "cross_entropy")
+    t = _index_value(target, len(xs), "cross_entropy target")
+    return Value._make(_NLL, xs + [t], "cross_entropy")
+
+
+def embedding(table, index):
+    """table[int(index.data)] as one node per column, each over the whole
+    column and the index, so a tape replays it with a new index; only the
+    selected row gets a gradient."""
+    if not isinstance(table, (list, tuple)):
+        raise TypeError(f"embedding: the table must be a list of rows, not {type(table).__name__}")
+    rows = list(table)
+    if not rows:
+        raise ValueError("embedding: empty table")
+    for r, row in enumerate(rows):
+        if not isinstance(row, (list, tuple)):
+            raise TypeError(f"embedding: row {r} is a {type(row).__name__}, not a list of Values")
+        if len(row) != len(rows[0]) or not row:
+            raise ValueError(f"embedding: row {r} has {len(row)} entries, row 0 has {len(rows[0])}")
+        for v in row:
+            if not isinstance(v, Value):
+                raise TypeError(f"embedding: the table holds a {type(v).__name__}, not a Value")
+    i = _index_value(index, len(rows), "embedding")
+    return [Value._make(_EMBED, [row[j] for row in rows] + [i], "embedding") for j in range(len(rows[0]))]
+
+
+def _values_of(xs, where):
+    """xs as a new non-empty list of Values, numbers made leaves."""
+    out = [v if isinstance(v, Value) else Value(_real_operand(v, where)) for v in xs]
+    if not out:
+        raise ValueError(f"{where}: empty input")
+    return out
+
+
+def _index_value(index, n, where):
+    """index as a Value holding an integer in [0, n): a Value is checked, an
+    int made a leaf."""
+    if isinstance(index, Value):
+        x = index.data
+        if math.isnan(x) or (math.isfinite(x) and x != math.floor(x)):
+            raise ValueError(f"{where}: the index Value holds {x}, not an integer")
+        if not 0 <= x < n:
+            raise IndexError(f"{where}: index {x:g} is out of range for {n}")
+        return index
+    if isinstance(index, bool) or not hasattr(type(index), "__index__"):
+        raise TypeError(f"{where}: the index must be an int or a Value holding one, "
+                        f"not {type(index).__name__}")
+    i = operator.index(index)
+    if not 0 <= i < n:
+        raise IndexError(f"{where}: index {i} is out of range for {n}")
+    return Value(float(i))
+
+
 class DensePlan:
     """A stack of dense layers called as one: micrograd_fast.nn's MLP makes
     one from its parts and calls it instead of each Layer in turn. Calling it
@@ -799,11 +1068,10 @@ def adam_update(params, lr, beta1, beta2, eps, weight_decay, decoupled, step, m,
 
 
 def nll_rows(rows, targets):
-    """-log_softmax(row)[t] for each row and target, the same nodes as
-    losses.cross_entropy builds from Value operators. Returns None unless
-    every row is a list of C plain Values (C the same for all) and every
-    target an int in [0, C): losses.py then takes its own path, which handles
-    everything else and words the errors."""
+    """cross_entropy(row, t) for each row and target, one node each. Returns
+    None unless every row is a list of C plain Values (C the same for all)
+    and every target an int in [0, C): losses.py then takes its own path,
+    which handles everything else and words the errors."""
     if not rows or len(targets) != len(rows) or type(rows[0]) is not list or not rows[0]:
         return None
     classes = len(rows[0])
@@ -813,13 +1081,7 @@ def nll_rows(rows, targets):
     frozen = [tuple(row) for row in rows if type(row) is list and len(row) == classes]
     if len(frozen) != len(rows) or any(type(v) is not Value for row in frozen for v in row):
         return None
-    losses = []
-    for row, t in zip(frozen, index):
-        top = max(v.data for v in row)  # shift by the max, exp, sum, log, minus the target's
-        shifted = [v + Value(-top) for v in row]
-        total = sum([s.exp() for s in shifted])
-        losses.append(total.log() + shifted[t] * Value(-1.0))
-    return losses
+    return [Value._make(_NLL, row + (Value(float(t)),), "cross_entropy") for row, t in zip(frozen, index)]
 
 
 def _class_index(target, classes):

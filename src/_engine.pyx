@@ -9,7 +9,10 @@ graph in C. Semantics are those of micrograd_fast/reference.py, bit for bit.
 One module, split by job (the .pxi files are pasted in here by Cython):
   nodes.pxi    making nodes from Python objects: numbers, lists of children
   value.pxi    the Value type
-  fused.pxi    n-ary nodes: dot, sum, dense, and DensePlan (a model in one call)
+  fused.pxi    n-ary nodes: dot, sum, dense, linear, and DensePlan (a model in
+               one call)
+  transformer.pxi  a small GPT's fused ops: rmsnorm, softmax, log_softmax,
+               cross_entropy, embedding
   tape.pxi     topological order, Tape and compile, assign
   kernels.pxi  what the libraries run over many Values: optimizer updates,
                batch cross-entropy, the no_grad switch
@@ -22,7 +25,7 @@ cimport cython
 from cpython.object cimport PyObject, PyTypeObject
 from cpython.ref cimport Py_DECREF, Py_INCREF, Py_XDECREF
 from cpython.mem cimport PyMem_Free, PyMem_Malloc
-from libc.math cimport sqrt
+from libc.math cimport floor, sqrt
 from libc.stdint cimport uint8_t
 
 from mg_core cimport *
@@ -33,6 +36,7 @@ BACKEND = "compiled"
 include "nodes.pxi"
 include "value.pxi"
 include "fused.pxi"
+include "transformer.pxi"
 include "tape.pxi"
 include "kernels.pxi"
 

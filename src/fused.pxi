@@ -41,13 +41,31 @@ def dense(list weights, list biases, xs, bint relu):
     return dense_nodes(weights, biases, inputs, relu)
 
 
+def linear(x, W):
+    """[sum(w * xi for w, xi in zip(row, x)) for row in W], each row one dot
+    node (no bias; the same bits as that code). Number inputs become leaves
+    once, shared by every row."""
+    if type(W) is not list and type(W) is not tuple:
+        raise TypeError(f"linear: W must be a list of rows, not {type(W).__name__}")
+    cdef list inputs = [v if isinstance(v, Value) else leaf(real_operand(v, "linear input")) for v in x]
+    cdef Py_ssize_t j
+    for j in range(len(W)):
+        if type(W[j]) is not list and type(W[j]) is not tuple:
+            raise TypeError(f"linear: row {j} of W is a {type(W[j]).__name__}, not a list")
+        if len(W[j]) != len(inputs):
+            raise ValueError(f"linear: row {j} of W has {len(W[j])} weights for {len(inputs)} inputs")
+    return dense_nodes(W, None, inputs, False)
+
+
 cdef list dense_nodes(weights, biases, list inputs, bint relu):
-    """dense's nodes. weights and biases are lists or tuples, inputs a list of
-    Values that only the caller can reach; the caller has checked that every
-    row of weights has len(inputs) entries and that every bias is a Value.
-    (A weight that is a number runs its __float__, which could change
-    weights or biases: hence the checks in the loop.)"""
+    """dense's and linear's nodes. weights (and biases, or None for none)
+    are lists or tuples, inputs a list of Values that only the caller can
+    reach; the caller has checked that every row of weights has len(inputs)
+    entries and that every bias is a Value. (A weight that is a number runs
+    its __float__, which could change weights or biases: hence the checks in
+    the loop.)"""
     cdef Py_ssize_t i, j, k = PySequence_Fast_GET_SIZE(weights), n = len(inputs)
+    cdef bint has_bias = biases is not None
     cdef list out = [None] * k
     cdef Value node
     cdef mg_nary *e
@@ -55,20 +73,22 @@ cdef list dense_nodes(weights, biases, list inputs, bint relu):
     for j in range(k):
         if PySequence_Fast_GET_SIZE(weights) != k:
             raise RuntimeError("dense: the weights changed while the layer was computed")
-        node = <Value>mg_new_nary(MG_DOT, 2 * n + 1)
+        node = <Value>mg_new_nary(MG_DOT, 2 * n + has_bias)
         e = node.node.u.nary
         e.pairs = n
+        e.start = 0.0
         fill_children(e, 0, n, <object>PySequence_Fast_GET_ITEM(weights, j), "dense")
         for i in range(n):
             x = PySequence_Fast_GET_ITEM(inputs, i)
             Py_INCREF(<object>x)
             e.children[n + i] = x
-        if (PySequence_Fast_GET_SIZE(biases) != k
-                or not isinstance(<object>PySequence_Fast_GET_ITEM(biases, j), Value)):
-            raise RuntimeError("dense: the biases changed while the layer was computed")
-        x = PySequence_Fast_GET_ITEM(biases, j)
-        Py_INCREF(<object>x)
-        e.children[2 * n] = x
+        if has_bias:
+            if (PySequence_Fast_GET_SIZE(biases) != k
+                    or not isinstance(<object>PySequence_Fast_GET_ITEM(biases, j), Value)):
+                raise RuntimeError("dense: the biases changed while the layer was computed")
+            x = PySequence_Fast_GET_ITEM(biases, j)
+            Py_INCREF(<object>x)
+            e.children[2 * n] = x
         computed(node)
         out[j] = mg_new_unary(MG_RELU, node) if relu else node
     return out

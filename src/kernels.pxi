@@ -1,6 +1,6 @@
 # Kernels: what the libraries run over many Values at once, in C. The
 # optimizer updates are the same arithmetic as reference.py's loops, step for
-# step; nll_rows builds losses.cross_entropy's nodes for a whole batch.
+# step; nll_rows makes losses.cross_entropy's nodes for a whole batch.
 
 
 cdef inline mg_node *param_node(list params, Py_ssize_t i) except NULL:
@@ -64,16 +64,14 @@ def adam_update(list params, double lr, double beta1, double beta2, double eps,
 
 
 def nll_rows(list rows, list targets):
-    """-log_softmax(row)[t] for each row and target, as losses.cross_entropy
-    builds it from Value operators (the same nodes, the same numbers), made in
-    one C loop. Returns None unless every row is a list of C plain Values (C
-    the same for all) and every target an int in [0, C): losses.py then takes
-    its own path, which handles everything else and words the errors."""
+    """cross_entropy(row, t) for each row and target, one node each, made in
+    one call. Returns None unless every row is a list of C plain Values (C the
+    same for all) and every target an int in [0, C): losses.py then takes its
+    own path, which handles everything else and words the errors."""
     cdef Py_ssize_t i, j, c, n = len(rows)
     cdef list out, frozen
     cdef tuple row
-    cdef double top
-    cdef Value total, shifted_t
+    cdef Value node
     if n == 0 or len(targets) != n or type(rows[0]) is not list:
         return None
     c = len(<list>rows[0])
@@ -97,23 +95,11 @@ def nll_rows(list rows, list targets):
             frozen[i] = row
         out = [None] * n
         for i in range(n):
-            row = frozen[i]
-            # the steps of losses._nll: shift by the max, exp, sum, log, minus the target's
-            top = (<Value>row[0]).node.data
-            for j in range(1, c):
-                if (<Value>row[j]).node.data > top:  # max()'s rule, NaN included
-                    top = (<Value>row[j]).node.data
-            total = <Value>mg_new_nary(MG_SUM, c)
-            shifted_t = None
-            for j in range(c):
-                shifted = mg_new_binary(MG_ADD, <Value>row[j], leaf(-top))
-                if j == index[i]:
-                    shifted_t = shifted
-                exp = mg_new_unary(MG_EXP, shifted)
-                Py_INCREF(exp)
-                total.node.u.nary.children[j] = <PyObject *>exp
-            computed(total)
-            out[i] = mg_new_binary(MG_ADD, mg_new_unary(MG_LOG, total), mg_new_binary(MG_MUL, shifted_t, leaf(-1.0)))
+            node = node_over(MG_NLL, frozen[i], 1, "cross_entropy")
+            t = leaf(<double>index[i])
+            Py_INCREF(t)
+            node.node.u.nary.children[c] = <PyObject *>t
+            out[i] = computed(node)
         return out
     finally:
         PyMem_Free(index)

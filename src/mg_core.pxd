@@ -9,7 +9,8 @@ cdef extern from "op_table.h":
     # the op codes; their values, names and layouts come from MG_OP_TABLE
     enum mg_op:
         MG_LEAF, MG_ADD, MG_MUL, MG_POW, MG_POWV, MG_RELU, MG_TANH, MG_EXP,
-        MG_LOG, MG_SIGMOID, MG_DOT, MG_SUM, MG_CUSTOM, MG_NUM_OPS
+        MG_LOG, MG_SIGMOID, MG_CUSTOM, MG_DOT, MG_SUM, MG_RMS_SCALE, MG_EXPSUM,
+        MG_SOFTMAX, MG_LOG_SOFTMAX, MG_NLL, MG_EMBED, MG_NUM_OPS
     const char *const mg_op_names[]
 
 
@@ -23,10 +24,21 @@ cdef extern from "node.h":
     enum:
         MG_INITIALISED, MG_INT_EXPONENT, MG_START_IS_CHILD, MG_HAS_ATTRIBUTES
 
+    # the members of mg_nary's anonymous union of per-op numbers
+    ctypedef struct mg_rms_numbers:
+        double eps
+        double mean_square
+
+    ctypedef struct mg_exps_numbers:
+        double shift
+        double total
+
     ctypedef struct mg_nary:
         Py_ssize_t count
         Py_ssize_t pairs
         double start
+        mg_rms_numbers rms
+        mg_exps_numbers exps
         PyObject *backward
         PyObject *op_name
         PyObject *local_grads

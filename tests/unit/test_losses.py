@@ -356,40 +356,44 @@ def test_values_of_two_engines_do_not_mix(compiled, reference):
 # that writing its steps out with Value operators builds
 
 
-def graph_of(root):
-    """Every node under root as (op, data, number of children), sorted: the
-    graph's shape and numbers, whatever order _prev's set iterates in."""
-    seen, nodes, stack = set(), [], [root]
-    while stack:
-        v = stack.pop()
-        if id(v) not in seen:
-            seen.add(id(v))
-            nodes.append((v._op, repr(v.data), len(v._prev)))
-            stack.extend(v._prev)
-    return sorted(nodes)
-
-
 def written_out_cross_entropy(backend, rows, targets):
+    """What the fused nodes replace: for each row, shift by the max (a
+    constant), exp, sum, log, minus the target's shifted logit."""
     each = []
     for row, t in zip(rows, targets):
         top = max(v.data for v in row)
         shifted = [v - top for v in row]
         each.append(backend.sum([s.exp() for s in shifted]).log() - shifted[t])
-    return backend.sum(each) * (1.0 / len(each))
+    return each
+
+
+def same_numbers(ours, theirs, rel=1e-12):
+    """Equal to rel, NaN with NaN and infinities with themselves."""
+    return len(ours) == len(theirs) and all(
+        (math.isnan(a) and math.isnan(b)) or a == b or (math.isfinite(a) and a == pytest.approx(b, rel=rel))
+        for a, b in zip(ours, theirs))
 
 
 @pytest.mark.parametrize("batch", [BATCH, [[1e300, -1e300, 0.0], [math.inf, 1.0, 2.0], [math.nan, 0.0, 1.0],
                                            [-math.inf, -math.inf, -math.inf]], [[5.0]] * 3])
-def test_batch_cross_entropy_is_its_written_out_graph(backend, batch):
+def test_batch_cross_entropy_is_its_written_out_graph_fused(backend, batch):
+    """One cross_entropy node per sample, over its logits and a target leaf:
+    the written-out graph's losses bit for bit, its gradients to rounding."""
     targets = [i % len(batch[0]) for i in range(len(batch))]
     ours = [values(backend.Value, row) for row in batch]
     theirs = [values(backend.Value, row) for row in batch]
-    loss = losses.cross_entropy(ours, targets)
+    each = losses.cross_entropy(ours, targets, reduction="none")
     expected = written_out_cross_entropy(backend, theirs, targets)
-    assert graph_of(loss) == graph_of(expected)
-    loss.backward()
-    expected.backward()
-    assert repr([grads(row) for row in ours]) == repr([grads(row) for row in theirs])
+    assert repr([v.data for v in each]) == repr([v.data for v in expected])
+    for node, row, t in zip(each, ours, targets):
+        assert node._op == "cross_entropy" and node._children[:-1] == tuple(row)
+        assert node._children[-1].data == t and node._children[-1]._op == ""
+    total, expected_total = backend.sum(each) * (1.0 / len(each)), backend.sum(expected) * (1.0 / len(each))
+    total.backward()
+    expected_total.backward()
+    assert repr(total.data) == repr(expected_total.data)
+    for row, their_row in zip(ours, theirs):
+        assert same_numbers(grads(row), grads(their_row))
 
 
 def test_batch_cross_entropy_under_no_grad_keeps_no_graph(backend):
@@ -404,7 +408,7 @@ def test_batch_cross_entropy_under_no_grad_keeps_no_graph(backend):
 
 def test_the_one_call_path_leaves_anything_unusual_to_losses(compiled):
     """nll_rows answers None for whatever it does not take as is; losses.py
-    then builds the same nodes its own way, or words the error."""
+    then makes the same nodes sample by sample, or words the error."""
     np = pytest.importorskip("numpy")
 
     class Sub(compiled.Value):

@@ -1,0 +1,276 @@
+/* The fused ops: one node where written-out scalar code makes many, with
+ * that code's arithmetic in that code's order, so the forward gives the same
+ * bits; their chain rules give the same gradients to rounding. ops.h
+ * dispatches here. The written-out code each one replaces:
+ *
+ *   dot       sum((w * x for w, x in zip(ws, xs)), start)
+ *   sum       sum(values, start)
+ *   rmsnorm   (sum(x * x for x in xs) / len(xs) + eps) ** -0.5, the scale of
+ *             microgpt's rmsnorm (its outputs are x * scale: plain products)
+ *   expsum    sum((x - max_x).exp() for x in xs), max_x = max(x.data ...),
+ *             the max taken here, in the node, so a tape replays it
+ *   softmax   e / total: e = (x_i - max_x).exp(), total the expsum
+ *   log_softmax  (x_i - max_x) - total.log()
+ *   cross_entropy  total.log() - (x_t - max_x), t the target Value's data
+ *   embedding  table[int(index.data)][j], one node per column j
+ */
+#ifndef MG_FUSED_H
+#define MG_FUSED_H
+
+#include "float_math.h"
+
+#define KID(n, i) MG_NODE((n)->u.kids[i])
+#define CHILD(e, i) MG_NODE((e)->children[i])
+
+/* Python's max(): the first of the largest; NaN if the first is NaN. */
+static inline double mg_children_max(const mg_nary *e, Py_ssize_t count)
+{
+    Py_ssize_t i;
+    double top = CHILD(e, 0)->data;
+    for (i = 1; i < count; i++)
+        if (CHILD(e, i)->data > top)
+            top = CHILD(e, i)->data;
+    return top;
+}
+
+/* x as an index in [0, n): MG_OK, or why it is not one. */
+static inline int mg_as_index(double x, Py_ssize_t n, Py_ssize_t *index)
+{
+    if (isnan(x) || (isfinite(x) && x != floor(x)))
+        return MG_ERR_NOT_INTEGRAL;
+    if (!(x >= 0.0 && x < (double)n))
+        return MG_ERR_INDEX_RANGE;
+    *index = (Py_ssize_t)x;
+    return MG_OK;
+}
+
+/* The sum of exp(x - shift) over the first count children, left to right
+ * from micrograd's start of 0. */
+static inline double mg_sum_of_exps(const mg_nary *e, Py_ssize_t count, double shift, int *err)
+{
+    Py_ssize_t i;
+    double total = 0.0;
+    for (i = 0; i < count; i++)
+        total = total + mg_exp(CHILD(e, i)->data + (-shift), err);
+    return total;
+}
+
+/* The expsum node a softmax output reads (its second child). */
+static inline const mg_nary *mg_expsum_of(const mg_node *out, int *err)
+{
+    if (KID(out, 1)->op != MG_EXPSUM) {
+        *err = MG_ERR_NOT_EXPSUM;
+        return NULL;
+    }
+    return KID(out, 1)->u.nary;
+}
+
+static inline int mg_fused_forward(mg_node *out, double *r)
+{
+    int err = MG_OK;
+    const mg_nary *z;
+    mg_nary *e = mg_op_layout[out->op] == MG_CHILD_LIST ? out->u.nary : NULL;
+    Py_ssize_t i = 0, n;
+    double acc, shift, total;
+    switch (out->op) {
+    case MG_DOT:
+        n = e->pairs;
+        acc = e->count > 2 * n ? CHILD(e, 2 * n)->data : e->start;
+        for (i = 0; i < n; i++)
+            acc = acc + CHILD(e, i)->data * CHILD(e, n + i)->data;
+        *r = acc;
+        return MG_OK;
+    case MG_SUM:
+        i = 0;
+        acc = (out->flags & MG_START_IS_CHILD) ? CHILD(e, i++)->data : e->start;
+        for (; i < e->count; i++)
+            acc = acc + CHILD(e, i)->data;
+        *r = acc;
+        return MG_OK;
+    case MG_RMS_SCALE:
+        acc = 0.0;
+        for (i = 0; i < e->count; i++)
+            acc = acc + CHILD(e, i)->data * CHILD(e, i)->data;
+        acc = acc * mg_pow((double)e->count, -1.0, &err);
+        *r = mg_pow(acc + e->rms.eps, -0.5, &err);
+        if (err == MG_OK)
+            e->rms.mean_square = acc;
+        return err;
+    case MG_EXPSUM:
+    case MG_NLL:
+        n = out->op == MG_NLL ? e->count - 1 : e->count;
+        if (out->op == MG_NLL)
+            err = mg_as_index(CHILD(e, n)->data, n, &i);
+        shift = mg_children_max(e, n);
+        total = mg_sum_of_exps(e, n, shift, &err);
+        if (err != MG_OK)
+            return err;
+        e->exps.shift = shift;
+        e->exps.total = total;
+        *r = out->op == MG_NLL ? mg_log(total, &err) + (CHILD(e, i)->data + (-shift)) * -1.0 : total;
+        return err;
+    case MG_SOFTMAX:
+        z = mg_expsum_of(out, &err);
+        if (z == NULL)
+            return err;
+        *r = mg_exp(KID(out, 0)->data + (-z->exps.shift), &err) * mg_pow(KID(out, 1)->data, -1.0, &err);
+        return err;
+    case MG_LOG_SOFTMAX:
+        z = mg_expsum_of(out, &err);
+        if (z == NULL)
+            return err;
+        *r = (KID(out, 0)->data + (-z->exps.shift)) + mg_log(KID(out, 1)->data, &err) * -1.0;
+        return err;
+    case MG_EMBED:
+        n = e->count - 1;
+        err = mg_as_index(CHILD(e, n)->data, n, &i);
+        if (err == MG_OK)
+            *r = CHILD(e, i)->data;
+        return err;
+    default:  /* custom ops keep the data they were given */
+        return MG_OK;
+    }
+}
+
+static inline int mg_fused_backward(mg_node *out)
+{
+    int err = MG_OK;
+    const double g = out->grad;
+    const mg_nary *e = mg_op_layout[out->op] == MG_CHILD_LIST ? out->u.nary : NULL, *z;
+    Py_ssize_t i = 0, n, t;
+    double a, total;
+    switch (out->op) {
+    case MG_DOT:
+        n = e->pairs;
+        for (i = 0; i < n; i++) {
+            mg_node *w = CHILD(e, i), *x = CHILD(e, n + i);
+            w->grad += x->data * g;
+            x->grad += w->data * g;
+        }
+        if (e->count > 2 * n)
+            CHILD(e, 2 * n)->grad += g;
+        return MG_OK;
+    case MG_SUM:
+        for (i = 0; i < e->count; i++)
+            CHILD(e, i)->grad += g;
+        return MG_OK;
+    case MG_RMS_SCALE:
+        /* the written-out chain: ** -0.5, + eps, * (1 / n), the sum, x * x */
+        a = (-0.5 * mg_pow(e->rms.mean_square + e->rms.eps, -1.5, &err)) * g;
+        a = mg_pow((double)e->count, -1.0, &err) * a;
+        if (err != MG_OK)
+            return err;
+        for (i = 0; i < e->count; i++) {
+            CHILD(e, i)->grad += CHILD(e, i)->data * a;
+            CHILD(e, i)->grad += CHILD(e, i)->data * a;
+        }
+        return MG_OK;
+    case MG_EXPSUM:
+        for (i = 0; i < e->count; i++)
+            CHILD(e, i)->grad += mg_exp(CHILD(e, i)->data + (-e->exps.shift), &err) * g;
+        return err;
+    case MG_NLL:
+        /* total.log(): each exp gets g / total; minus (x_t - max): -g to x_t */
+        n = e->count - 1;
+        err = mg_as_index(CHILD(e, n)->data, n, &i);
+        if (err != MG_OK)
+            return err;
+        a = g / e->exps.total;
+        for (t = 0; t < n; t++)
+            CHILD(e, t)->grad += mg_exp(CHILD(e, t)->data + (-e->exps.shift), &err) * a;
+        CHILD(e, i)->grad += -1.0 * g;
+        return err;
+    case MG_SOFTMAX:
+        /* e * total**-1: to e (an exp of x_i), and to total through ** -1 */
+        z = mg_expsum_of(out, &err);
+        if (z == NULL)
+            return err;
+        a = mg_exp(KID(out, 0)->data + (-z->exps.shift), &err);
+        total = KID(out, 1)->data;
+        KID(out, 0)->grad += a * (mg_pow(total, -1.0, &err) * g);
+        KID(out, 1)->grad += (-1.0 * mg_pow(total, -2.0, &err)) * (a * g);
+        return err;
+    case MG_LOG_SOFTMAX:
+        /* (x_i - max) - total.log(): g to x_i, -g / total to total */
+        if (mg_expsum_of(out, &err) == NULL)
+            return err;
+        KID(out, 0)->grad += g;
+        KID(out, 1)->grad += (-1.0 * g) / KID(out, 1)->data;
+        return MG_OK;
+    case MG_EMBED:
+        n = e->count - 1;
+        err = mg_as_index(CHILD(e, n)->data, n, &i);
+        if (err == MG_OK)
+            CHILD(e, i)->grad += g;
+        return err;
+    default:
+        return MG_OK;
+    }
+}
+
+/* d out / d child, for each child, into d[0..count) (see ops.h). */
+static inline int mg_fused_local_grads(const mg_node *out, double *d)
+{
+    int err = MG_OK;
+    const mg_nary *e = mg_op_layout[out->op] == MG_CHILD_LIST ? out->u.nary : NULL, *z;
+    Py_ssize_t i, n, t = -1;
+    double a;
+    switch (out->op) {
+    case MG_DOT:
+        n = e->pairs;
+        for (i = 0; i < n; i++) {
+            d[i] = CHILD(e, n + i)->data;
+            d[n + i] = CHILD(e, i)->data;
+        }
+        if (e->count > 2 * n)
+            d[2 * n] = 1.0;
+        return MG_OK;
+    case MG_SUM:
+        for (i = 0; i < e->count; i++)
+            d[i] = 1.0;
+        return MG_OK;
+    case MG_RMS_SCALE:
+        a = mg_pow((double)e->count, -1.0, &err)
+            * (-0.5 * mg_pow(e->rms.mean_square + e->rms.eps, -1.5, &err));
+        for (i = 0; i < e->count; i++)
+            d[i] = 2.0 * CHILD(e, i)->data * a;
+        return err;
+    case MG_EXPSUM:
+        for (i = 0; i < e->count; i++)
+            d[i] = mg_exp(CHILD(e, i)->data + (-e->exps.shift), &err);
+        return err;
+    case MG_NLL:
+        n = e->count - 1;
+        err = mg_as_index(CHILD(e, n)->data, n, &t);
+        for (i = 0; i < n && err == MG_OK; i++)
+            d[i] = mg_exp(CHILD(e, i)->data + (-e->exps.shift), &err) / e->exps.total - (i == t);
+        d[n] = 0.0;
+        return err;
+    case MG_SOFTMAX:
+        z = mg_expsum_of(out, &err);
+        if (z == NULL)
+            return err;
+        a = mg_exp(KID(out, 0)->data + (-z->exps.shift), &err);
+        d[0] = a * mg_pow(KID(out, 1)->data, -1.0, &err);
+        d[1] = -a * mg_pow(KID(out, 1)->data, -2.0, &err);
+        return err;
+    case MG_LOG_SOFTMAX:
+        if (mg_expsum_of(out, &err) == NULL)
+            return err;
+        d[0] = 1.0;
+        d[1] = -1.0 / KID(out, 1)->data;
+        return MG_OK;
+    case MG_EMBED:
+        n = e->count - 1;
+        err = mg_as_index(CHILD(e, n)->data, n, &t);
+        for (i = 0; i <= n; i++)
+            d[i] = (double)(i == t && err == MG_OK);
+        return err;
+    default:
+        return MG_OK;
+    }
+}
+
+#undef KID
+#undef CHILD
+#endif
