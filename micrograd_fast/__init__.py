@@ -3,8 +3,14 @@
 Change one import: ``from micrograd_fast.engine import Value``.
 """
 
-from .engine import BACKEND, Value, assign, compile, dense, dot, sum  # noqa: A004
+from .engine import (  # noqa: A004 - sum and compile are ours to export
+    BACKEND, Value, assign, compile, cross_entropy, dense, dot, embedding, linear, log_softmax,
+    rmsnorm, softmax, sum,
+)
 from .grad_mode import is_grad_enabled, no_grad
+from .tape_cache import CompiledGraph, TapeCache
 
-__all__ = ["BACKEND", "Value", "dot", "sum", "dense", "compile", "assign", "no_grad", "is_grad_enabled"]
+__all__ = ["BACKEND", "Value", "dot", "sum", "dense", "linear", "rmsnorm", "softmax", "log_softmax",
+           "cross_entropy", "embedding", "compile", "assign", "TapeCache", "CompiledGraph", "no_grad",
+           "is_grad_enabled"]
 __version__ = "0.1.0"

@@ -1,0 +1,82 @@
+"""Tapes that follow the data: one compiled tape per graph structure.
+
+A tape replays the structure it recorded. When the structure depends on the
+data only through something small, such as a GPT's sequence length, keep
+one tape per value of it, and feed each new example into the tape's input
+Values with micrograd_fast.assign:
+
+    def build(n):                       # the graph for a document of n tokens
+        tokens = [mf.Value(0.0) for _ in range(n + 1)]
+        return model.loss(tokens), tokens
+
+    tapes = mf.TapeCache(build)
+    for doc in docs:
+        graph = tapes[len(doc) - 1]     # compiled on first use, then reused
+        mf.assign(graph.inputs, doc)    # the token indices, as numbers
+        loss = graph.tape.forward()
+        opt.zero_grad()
+        graph.tape.backward()
+        opt.step()
+
+Replaying equals building the graph again eagerly with the same numbers, as
+long as everything that varies between examples reaches the graph as the
+data of its input Values: token indices through embedding, targets through
+cross_entropy, maxima taken inside softmax's nodes.
+"""
+
+import collections
+
+from . import engine
+
+CompiledGraph = collections.namedtuple("CompiledGraph", "tape root inputs")
+CompiledGraph.__doc__ = "A built graph's root and input Values, and its tape."
+
+
+class TapeCache:
+    """key -> CompiledGraph, each built by build(key) -> (root, inputs) and
+    compiled on first use. At most max_size graphs are kept (each holds its
+    nodes); the least recently used goes first."""
+
+    def __init__(self, build, max_size=64):
+        if not callable(build):
+            raise TypeError(f"TapeCache: build must be callable, not {type(build).__name__}")
+        if isinstance(max_size, bool) or not isinstance(max_size, int) or max_size < 1:
+            raise ValueError(f"TapeCache: max_size must be a positive int, not {max_size!r}")
+        self.build = build
+        self.max_size = max_size
+        self._graphs = collections.OrderedDict()
+
+    def __getitem__(self, key):
+        graph = self._graphs.get(key)
+        if graph is None:
+            graph = self._compile(key)
+            self._graphs[key] = graph
+            if len(self._graphs) > self.max_size:
+                self._graphs.popitem(last=False)
+        else:
+            self._graphs.move_to_end(key)
+        return graph
+
+    def _compile(self, key):
+        built = self.build(key)
+        if not isinstance(built, tuple) or len(built) != 2:
+            raise TypeError(f"TapeCache: build({key!r}) must return (root, inputs), "
+                            f"not {type(built).__name__}")
+        root, inputs = built
+        kernels = engine.engine_of(root)
+        if kernels is None:
+            raise TypeError(f"TapeCache: build({key!r}) returned a {type(root).__name__} as its root, "
+                            "not a Value")
+        return CompiledGraph(kernels.compile(root), root, inputs)
+
+    def __contains__(self, key):
+        return key in self._graphs
+
+    def __len__(self):
+        return len(self._graphs)
+
+    def clear(self):
+        self._graphs.clear()
+
+    def __repr__(self):
+        return f"<TapeCache of {len(self._graphs)} tapes, keys {list(self._graphs)}>"
