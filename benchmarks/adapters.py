@@ -22,7 +22,7 @@ import time
 
 import micrograd_fast
 from micrograd_fast import engine as facade
-from micrograd_fast import testing
+from micrograd_fast import optim, testing
 
 reference = facade.load("pure")
 compiled = facade.available().get("compiled")
@@ -336,8 +336,62 @@ def gpt_documents(length=6, count=50):
     return [testing.tokenize(name, chars) for name in same_length[:count]], len(chars) + 1
 
 
-def gpt_written_out(Value, docs, vocab_size):
-    """microgpt's step written out with plain Value ops, over Value."""
-    model = testing.WrittenOutGPT(Value, testing.gpt_weights(vocab_size))
+def cycling(step, docs):
+    """A zero-argument step taking the documents in turn."""
     turn = iter(range(10**9))
-    return lambda: model.step(docs[next(turn) % len(docs)])
+    return lambda: step(docs[next(turn) % len(docs)])
+
+
+def gpt_written_out(Value, docs, weights):
+    """microgpt's step written out with plain Value ops, over Value."""
+    return cycling(testing.WrittenOutGPT(Value, weights).step, docs)
+
+
+def gpt_example():
+    """examples/gpt.py, the model on the fused ops, loaded from its file
+    beside this folder (the examples are not part of the package)."""
+    import importlib.util
+
+    path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "examples", "gpt.py")
+    spec = importlib.util.spec_from_file_location("gpt_example", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def gpt_fused_model(vocab_size):
+    """examples/gpt.py's GPT on the compiled engine, its Adam (microgpt's
+    betas), and its weights as floats for the other implementations."""
+    with live(compiled):
+        model = gpt_example().GPT(vocab_size)
+    weights = {name: [[p.data for p in row] for row in rows] for name, rows in model.state.items()}
+    opt = optim.Adam(model.parameters(), lr=0.01, betas=(0.85, 0.99), eps=1e-8)
+    return model, opt, weights
+
+
+def gpt_fused(docs, vocab_size, taped):
+    """The fused model's step: the graph built eagerly, or replayed from a
+    tape per document length (micrograd_fast.TapeCache)."""
+    model, opt, _ = gpt_fused_model(vocab_size)
+
+    def build(n):
+        tokens = [compiled.Value(0.0) for _ in range(n + 1)]
+        return model.loss(tokens), tokens
+    tapes = micrograd_fast.TapeCache(build)
+
+    def step(doc):
+        if taped:
+            graph = tapes[len(doc) - 1]
+            micrograd_fast.assign(graph.inputs, doc)
+            graph.tape.forward()
+            graph.tape.backward()
+        else:
+            model.loss([compiled.Value(t) for t in doc]).backward()
+        opt.step()
+        opt.zero_grad()
+    return cycling(step, docs)
+
+
+def gpt_torch(docs, weights):
+    torch = torch_or_none()
+    return None if torch is None else cycling(testing.TorchGPT(weights).step, docs)

@@ -186,12 +186,29 @@ def microgpt_step(s):
     """microgpt's program as written, on microgpt's own kind of pure-Python
     Value (slotted) and on ours: what one changed import buys."""
     docs, vocab_size = adapters.gpt_documents()
-    steps = {"slotted": adapters.gpt_written_out(testing.SlottedValue, docs, vocab_size),
-             "reference": adapters.gpt_written_out(adapters.reference.Value, docs, vocab_size)}
+    weights = testing.gpt_weights(vocab_size)
+    steps = {"slotted": adapters.gpt_written_out(testing.SlottedValue, docs, weights),
+             "reference": adapters.gpt_written_out(adapters.reference.Value, docs, weights)}
     if adapters.compiled is not None:
-        steps["compiled"] = adapters.gpt_written_out(adapters.compiled.Value, docs, vocab_size)
+        steps["compiled"] = adapters.gpt_written_out(adapters.compiled.Value, docs, weights)
     return measure("microgpt step, written out (6-letter name)", timed_steps(steps), s.repeats, "slotted")
 
 
+def gpt_step(s):
+    """The same GPT five ways: written out with plain Value ops on the
+    reference engine (the baseline) and on ours (the drop-in), on the fused
+    ops built eagerly and replayed from a tape, and in PyTorch."""
+    if adapters.compiled is None:
+        return []
+    docs, vocab_size = adapters.gpt_documents()
+    _, _, weights = adapters.gpt_fused_model(vocab_size)
+    steps = {"reference": adapters.gpt_written_out(adapters.reference.Value, docs, weights),
+             "compiled": adapters.gpt_written_out(adapters.compiled.Value, docs, weights),
+             "fused": adapters.gpt_fused(docs, vocab_size, taped=False),
+             "tape": adapters.gpt_fused(docs, vocab_size, taped=True),
+             "torch": adapters.gpt_torch(docs, weights)}
+    return measure("GPT step (6-letter name, Adam)", timed_steps(steps), s.repeats, "reference")
+
+
 WORKLOADS = [per_op, backward, memory_per_node, moons_step, yinyang_step, yinyang_taped,
-             yinyang_large, mesh, deep_chain, microgpt_step]
+             yinyang_large, mesh, deep_chain, microgpt_step, gpt_step]

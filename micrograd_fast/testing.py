@@ -327,3 +327,51 @@ class WrittenOutGPT:
             p.data -= lr * m_hat / (v_hat**0.5 + self.eps)
             p.grad = 0
         return loss.data
+
+
+class TorchGPT:
+    """The same GPT in PyTorch, float64, one document at a time: the
+    positions attended all at once under a causal mask, which is what the
+    scalar programs' growing KV lists compute. step(tokens) is one Adam step
+    (torch's, with microgpt's betas); loss(tokens) the mean cross-entropy."""
+
+    def __init__(self, weights, n_head=4, lr=0.01, betas=(0.85, 0.99), eps=1e-8):
+        import torch
+
+        self.torch = torch
+        self.w = {name: torch.tensor(rows, dtype=torch.float64, requires_grad=True)
+                  for name, rows in weights.items()}
+        self.n_layer = sum(name.endswith("attn_wq") for name in self.w)
+        self.n_head = n_head
+        self.opt = torch.optim.Adam(list(self.w.values()), lr=lr, betas=betas, eps=eps)
+
+    def rmsnorm(self, x):
+        return x * (x.pow(2).mean(-1, keepdim=True) + 1e-5) ** -0.5
+
+    def loss(self, tokens):
+        torch, w = self.torch, self.w
+        n = min(len(w["wpe"]), len(tokens) - 1)
+        inputs, targets = torch.tensor(tokens[:n]), torch.tensor(tokens[1:n + 1])
+        x = self.rmsnorm(w["wte"][inputs] + w["wpe"][:n])
+        width = x.shape[-1]
+        head_dim = width // self.n_head
+        causal = torch.ones(n, n, dtype=torch.bool).tril()
+        for i in range(self.n_layer):
+            residual = x
+            x = self.rmsnorm(x)
+            q, k, v = (x @ w[f"layer{i}.attn_w{name}"].T for name in "qkv")
+            q, k, v = (t.view(n, self.n_head, head_dim).transpose(0, 1) for t in (q, k, v))
+            scores = (q @ k.transpose(1, 2) / head_dim**0.5).masked_fill(~causal, float("-inf"))
+            attended = (scores.softmax(-1) @ v).transpose(0, 1).reshape(n, width)
+            x = attended @ w[f"layer{i}.attn_wo"].T + residual
+            residual = x
+            x = (self.rmsnorm(x) @ w[f"layer{i}.mlp_fc1"].T).relu() @ w[f"layer{i}.mlp_fc2"].T + residual
+        logits = x @ w["lm_head"].T
+        return torch.nn.functional.cross_entropy(logits, targets)
+
+    def step(self, tokens):
+        loss = self.loss(tokens)
+        self.opt.zero_grad()
+        loss.backward()
+        self.opt.step()
+        return loss.item()

@@ -83,3 +83,24 @@ def test_twenty_taped_steps_give_the_written_out_programs_losses(backend, gpt):
         theirs.append(written.step(doc, total_steps=len(docs)))
     assert ours == pytest.approx(theirs, rel=1e-9)
     assert sum(ours[-5:]) < sum(ours[:5])
+
+
+def test_the_same_model_in_torch_gives_the_same_loss_and_gradients(backend, gpt):
+    pytest.importorskip("torch")
+    docs, vocab_size = documents(3)
+    model = gpt.GPT(vocab_size, seed=7)
+    weights = {name: [[p.data for p in row] for row in rows] for name, rows in model.state.items()}
+    theirs = testing.TorchGPT(weights)
+    for doc in docs:
+        loss = model.loss([backend.Value(t) for t in doc])
+        loss.backward()
+        torch_loss = theirs.loss(doc)
+        torch_loss.backward()
+        assert loss.data == pytest.approx(torch_loss.item(), rel=1e-12)
+        torch_grads = [g for name in model.state for g in theirs.w[name].grad.flatten().tolist()]
+        assert [p.grad for p in model.parameters()] == pytest.approx(torch_grads, rel=1e-9, abs=1e-14)
+        model_params = model.parameters()
+        for p in model_params:
+            p.grad = 0.0
+        for w in theirs.w.values():
+            w.grad = None
