@@ -316,15 +316,16 @@ class WrittenOutGPT:
         """One Adam step (microgpt's, written out) on one document."""
         loss = self.loss(tokens)
         loss.backward()
-        beta1, beta2 = self.betas
+        (beta1, beta2), eps, m, v = self.betas, self.eps, self.m, self.v  # microgpt's are globals
         lr = self.lr * (1 - self.steps / total_steps)
         self.steps += 1
+        step = self.steps
         for i, p in enumerate(self.params):
-            self.m[i] = beta1 * self.m[i] + (1 - beta1) * p.grad
-            self.v[i] = beta2 * self.v[i] + (1 - beta2) * p.grad**2
-            m_hat = self.m[i] / (1 - beta1**self.steps)
-            v_hat = self.v[i] / (1 - beta2**self.steps)
-            p.data -= lr * m_hat / (v_hat**0.5 + self.eps)
+            m[i] = beta1 * m[i] + (1 - beta1) * p.grad
+            v[i] = beta2 * v[i] + (1 - beta2) * p.grad**2
+            m_hat = m[i] / (1 - beta1**step)
+            v_hat = v[i] / (1 - beta2**step)
+            p.data -= lr * m_hat / (v_hat**0.5 + eps)
             p.grad = 0
         return loss.data
 

@@ -1,12 +1,15 @@
 """A small training loop for valgrind (make valgrind): eager and taped steps,
-micrograd's demo step, custom ops, no_grad, pickling, errors; every path that
-allocates or frees. The model, loss and step are micrograd_fast.testing's,
+micrograd's demo step, custom ops, no_grad, pickling, errors, a small GPT on
+the fused ops from a tape per length, labels, attributes, weak references,
+cycles through attributes; every path that allocates or frees. The model, loss and step are micrograd_fast.testing's,
 made small; the points are not its moons, which need numpy, and importing
 numpy alone gives valgrind errors inside numpy and ld.so."""
 
+import gc
 import math
 import pickle
 import random
+import weakref
 
 import micrograd_fast as mf
 from micrograd_fast import engine, losses, nn, optim, testing
@@ -67,6 +70,54 @@ for bad in (lambda: mf.Value(0.0).log(), lambda: mf.Value(0.0) ** -1, lambda: mf
         bad()
     except (ValueError, ZeroDivisionError, TypeError):
         pass
+rng = random.Random(1)  # a small GPT's ops, eager and from a tape per document length
+table = [[mf.Value(rng.gauss(0, 0.1)) for _ in range(4)] for _ in range(5)]
+W = [[mf.Value(rng.gauss(0, 0.1)) for _ in range(4)] for _ in range(5)]
+
+
+def gpt_like(tokens):
+    losses_ = []
+    for token, target in zip(tokens, tokens[1:]):
+        x = mf.rmsnorm(mf.embedding(table, token))
+        attention = mf.softmax([mf.dot(x, row) for row in W[:3]])
+        logits = mf.linear([a * b for a, b in zip(x, attention + [attention[0]])], W)
+        losses_.append(mf.cross_entropy(mf.log_softmax(logits), target))
+    return mf.sum(losses_) * (1 / len(losses_))
+
+
+def build(n):
+    tokens = [mf.Value(0.0) for _ in range(n)]
+    return gpt_like(tokens), tokens
+
+
+tapes = mf.TapeCache(build, max_size=2)
+gpt_opt = optim.Adam([p for rows in (table, W) for row in rows for p in row], lr=0.01)
+for doc in ([0, 1, 2], [3, 4], [1, 2, 3, 4], [2, 0, 1], [4, 4, 4, 4]):
+    graph = tapes[len(doc)]
+    mf.assign(graph.inputs, doc)
+    graph.tape.forward()
+    graph.tape.backward()
+    gpt_like([mf.Value(t) for t in doc]).backward()
+    gpt_opt.step()
+    gpt_opt.zero_grad()
+mf.assign(tapes[2].inputs, [9, 0])
+try:
+    tapes[2].tape.forward()  # an index out of range on replay
+except IndexError:
+    pass
+with mf.no_grad():
+    mf.softmax(table[0])
+v = mf.Value(1.0, label="v")  # attributes beside the node, weak references, cycles
+v.out = [v * 2, (v + 1).exp()]
+v.me = v
+alive = weakref.ref(v)
+del v
+gc.collect()
+assert alive() is None
+labelled = [mf.Value(i, label=str(i)) for i in range(50)]
+for a in labelled:
+    del a.label
+del labelled
 deep = mf.Value(0.0)
 for _ in range(20000):
     deep = deep + 1
