@@ -51,7 +51,8 @@ static void drop_attributes(PyObject *o)
 
 static void value_dealloc(PyObject *o)
 {
-    PyObject_GC_UnTrack(o);
+    if (mg_is_tracked(o))  /* most nodes never were: spare the call */
+        PyObject_GC_UnTrack(o);
     if (((mg_value *)o)->weakrefs != NULL)
         PyObject_ClearWeakRefs(o);
     mg_release_children_with(MG_NODE(o), drop_child);
