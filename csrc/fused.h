@@ -44,6 +44,12 @@ static inline int mg_as_index(double x, Py_ssize_t n, Py_ssize_t *index)
     return MG_OK;
 }
 
+/* exp(x - shift) as the written-out code has it: x + (-shift), then exp */
+static inline double mg_shifted_exp(const mg_node *x, double shift, int *err)
+{
+    return mg_exp(x->data + (-shift), err);
+}
+
 /* The sum of exp(x - shift) over the first count children, left to right
  * from micrograd's start of 0. */
 static inline double mg_sum_of_exps(const mg_nary *e, Py_ssize_t count, double shift, int *err)
@@ -51,7 +57,7 @@ static inline double mg_sum_of_exps(const mg_nary *e, Py_ssize_t count, double s
     Py_ssize_t i;
     double total = 0.0;
     for (i = 0; i < count; i++)
-        total = total + mg_exp(CHILD(e, i)->data + (-shift), err);
+        total = total + mg_shifted_exp(CHILD(e, i), shift, err);
     return total;
 }
 
@@ -63,6 +69,14 @@ static inline const mg_nary *mg_expsum_of(const mg_node *out, int *err)
         return NULL;
     }
     return KID(out, 1)->u.nary;
+}
+
+/* A softmax output's numerator, exp(x_i - max); *err set (and NaN) if its
+ * expsum node is not one any more. */
+static inline double mg_softmax_numerator(const mg_node *out, int *err)
+{
+    const mg_nary *z = mg_expsum_of(out, err);
+    return z == NULL ? NAN : mg_shifted_exp(KID(out, 0), z->exps.shift, err);
 }
 
 static inline int mg_fused_forward(mg_node *out, double *r)
@@ -110,10 +124,10 @@ static inline int mg_fused_forward(mg_node *out, double *r)
         *r = out->op == MG_NLL ? mg_log(total, &err) + (CHILD(e, i)->data + (-shift)) * -1.0 : total;
         return err;
     case MG_SOFTMAX:
-        z = mg_expsum_of(out, &err);
-        if (z == NULL)
+        acc = mg_softmax_numerator(out, &err);
+        if (err != MG_OK)
             return err;
-        *r = mg_exp(KID(out, 0)->data + (-z->exps.shift), &err) * mg_pow(KID(out, 1)->data, -1.0, &err);
+        *r = acc * mg_pow(KID(out, 1)->data, -1.0, &err);
         return err;
     case MG_LOG_SOFTMAX:
         z = mg_expsum_of(out, &err);
@@ -136,7 +150,7 @@ static inline int mg_fused_backward(mg_node *out)
 {
     int err = MG_OK;
     const double g = out->grad;
-    const mg_nary *e = mg_op_layout[out->op] == MG_CHILD_LIST ? out->u.nary : NULL, *z;
+    const mg_nary *e = mg_op_layout[out->op] == MG_CHILD_LIST ? out->u.nary : NULL;
     Py_ssize_t i = 0, n, t;
     double a, total;
     switch (out->op) {
@@ -167,7 +181,7 @@ static inline int mg_fused_backward(mg_node *out)
         return MG_OK;
     case MG_EXPSUM:
         for (i = 0; i < e->count; i++)
-            CHILD(e, i)->grad += mg_exp(CHILD(e, i)->data + (-e->exps.shift), &err) * g;
+            CHILD(e, i)->grad += mg_shifted_exp(CHILD(e, i), e->exps.shift, &err) * g;
         return err;
     case MG_NLL:
         /* total.log(): each exp gets g / total; minus (x_t - max): -g to x_t */
@@ -177,15 +191,14 @@ static inline int mg_fused_backward(mg_node *out)
             return err;
         a = g / e->exps.total;
         for (t = 0; t < n; t++)
-            CHILD(e, t)->grad += mg_exp(CHILD(e, t)->data + (-e->exps.shift), &err) * a;
+            CHILD(e, t)->grad += mg_shifted_exp(CHILD(e, t), e->exps.shift, &err) * a;
         CHILD(e, i)->grad += -1.0 * g;
         return err;
     case MG_SOFTMAX:
         /* e * total**-1: to e (an exp of x_i), and to total through ** -1 */
-        z = mg_expsum_of(out, &err);
-        if (z == NULL)
+        a = mg_softmax_numerator(out, &err);
+        if (err != MG_OK)
             return err;
-        a = mg_exp(KID(out, 0)->data + (-z->exps.shift), &err);
         total = KID(out, 1)->data;
         KID(out, 0)->grad += a * (mg_pow(total, -1.0, &err) * g);
         KID(out, 1)->grad += (-1.0 * mg_pow(total, -2.0, &err)) * (a * g);
@@ -212,7 +225,7 @@ static inline int mg_fused_backward(mg_node *out)
 static inline int mg_fused_local_grads(const mg_node *out, double *d)
 {
     int err = MG_OK;
-    const mg_nary *e = mg_op_layout[out->op] == MG_CHILD_LIST ? out->u.nary : NULL, *z;
+    const mg_nary *e = mg_op_layout[out->op] == MG_CHILD_LIST ? out->u.nary : NULL;
     Py_ssize_t i, n, t = -1;
     double a;
     switch (out->op) {
@@ -237,20 +250,19 @@ static inline int mg_fused_local_grads(const mg_node *out, double *d)
         return err;
     case MG_EXPSUM:
         for (i = 0; i < e->count; i++)
-            d[i] = mg_exp(CHILD(e, i)->data + (-e->exps.shift), &err);
+            d[i] = mg_shifted_exp(CHILD(e, i), e->exps.shift, &err);
         return err;
     case MG_NLL:
         n = e->count - 1;
         err = mg_as_index(CHILD(e, n)->data, n, &t);
         for (i = 0; i < n && err == MG_OK; i++)
-            d[i] = mg_exp(CHILD(e, i)->data + (-e->exps.shift), &err) / e->exps.total - (i == t);
+            d[i] = mg_shifted_exp(CHILD(e, i), e->exps.shift, &err) / e->exps.total - (i == t);
         d[n] = 0.0;
         return err;
     case MG_SOFTMAX:
-        z = mg_expsum_of(out, &err);
-        if (z == NULL)
+        a = mg_softmax_numerator(out, &err);
+        if (err != MG_OK)
             return err;
-        a = mg_exp(KID(out, 0)->data + (-z->exps.shift), &err);
         d[0] = a * mg_pow(KID(out, 1)->data, -1.0, &err);
         d[1] = -a * mg_pow(KID(out, 1)->data, -2.0, &err);
         return err;

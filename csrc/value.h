@@ -213,6 +213,12 @@ static inline void mg_untrack_new_leaf(PyObject *o)
 
 /* --- Python's number rules. */
 
+/* o is a Value (or a subclass's instance). */
+static inline int mg_is_value(PyObject *o)
+{
+    return Py_TYPE(o) == mg_value_type || PyObject_TypeCheck(o, mg_value_type);
+}
+
 /* What PyFloat_AsDouble accepts: floats, ints, and any type with __float__
  * or __index__ (numpy scalars, Fraction, Decimal, bool). */
 static inline int mg_is_real(PyObject *x)

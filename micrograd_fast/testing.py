@@ -192,6 +192,18 @@ class SlottedValue:
                 child.grad += local_grad * v.grad
 
 
+def backward_by_local_grads(root, order):
+    """microgpt's backward, written over _children and _local_grads: root's
+    graph (its nodes in topological order) gets root.backward()'s gradients
+    from a fresh start."""
+    for v in order:
+        v.grad = 0.0
+    root.grad = 1.0
+    for v in reversed(order):
+        for child, local_grad in zip(v._children, v._local_grads):
+            child.grad += local_grad * v.grad
+
+
 GPT_CONFIG = {"n_embd": 16, "n_head": 4, "n_layer": 1, "block_size": 16}
 NAMES = ("emma olivia ava isabella sophia mia charlotte amelia harper evelyn abigail emily "
          "ella elizabeth camila luna sofia avery mila aria scarlett penelope layla chloe "

@@ -37,11 +37,5 @@ def test_microgpts_own_backward_over_our_graph(Value):
     loss = model.loss(testing.tokenize("sophia", chars))
     loss.backward()
     expected = [p.grad for p in model.params]
-    order = engine.engine_of(loss).topo_order(loss)
-    for v in order:
-        v.grad = 0.0
-    loss.grad = 1.0
-    for v in reversed(order):
-        for child, local_grad in zip(v._children, v._local_grads):
-            child.grad += local_grad * v.grad
+    testing.backward_by_local_grads(loss, engine.engine_of(loss).topo_order(loss))
     assert [p.grad for p in model.params] == pytest.approx(expected, rel=1e-9, abs=1e-15)

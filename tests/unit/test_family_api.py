@@ -12,7 +12,7 @@ import weakref
 
 import pytest
 
-from micrograd_fast import engine
+from micrograd_fast import engine, testing
 
 reference = engine.load("pure")
 
@@ -136,13 +136,7 @@ def test_local_grads_are_what_backward_applies(Value, build):
     out = build(Value, a, b)
     out.backward()
     expected = (a.grad, b.grad)
-    order = engine.engine_of(out).topo_order(out)
-    for v in order:
-        v.grad = 0.0
-    out.grad = 1.0
-    for v in reversed(order):
-        for child, local in zip(v._children, v._local_grads):
-            child.grad += local * v.grad
+    testing.backward_by_local_grads(out, engine.engine_of(out).topo_order(out))
     assert (a.grad, b.grad) == pytest.approx(expected, rel=1e-12)
 
 
