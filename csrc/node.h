@@ -1,5 +1,19 @@
 /* The node: one scalar of the autograd graph, embedded in each Python Value.
  *
+ * csrc/ is the engine's C, used by the Cython module in src/:
+ *   op_table.h   every op's code, _op name and children's layout, once
+ *   node.h       the node and the Value's layout (this file)
+ *   errors.h/.c  error codes, with the exception and message of each
+ *   float_math.h Python's float arithmetic (pow, exp, log), bit for bit
+ *   ops.h        each op's forward, chain rule and local derivatives;
+ *   fused.h      the same for the fused (n-ary) ops
+ *   graph.h/.c   topological order, backward, children bookkeeping
+ *   tape.h/.c    replaying a recorded order
+ *   value.h/.c   the Value type's node builders, slots, free list, GC
+ *   operators.c  micrograd's operators, the type's number slots
+ *   attributes.h/.c  attributes kept beside the nodes
+ *   grad_mode.h/.c   the no_grad switch
+ *
  * Children are strong references to other Values, and a child is always
  * older than its parent, so the graph itself has no cycles. Ordinary nodes are
  * therefore invisible to Python's cyclic GC; only nodes that carry a Python
