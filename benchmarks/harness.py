@@ -1,6 +1,7 @@
 """How the benchmark times and reports: interleaved runs, back-to-back steps,
 medians and ratios, the table, JSON and the PNG plot. Knows no engine."""
 
+import gc
 import json
 import os
 import platform
@@ -22,6 +23,7 @@ def interleaved(runs, repeats, warmup=1):
         for name, run in runs.items():
             if times[name] is None:
                 continue
+            gc.collect()
             t = run()
             if t is None:
                 times[name] = None
