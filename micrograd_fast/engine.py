@@ -13,10 +13,59 @@ extension, with a RuntimeWarning that says why and what to do. ``use(name)``
 switches the live engine at run time (the tests run on both engines so).
 """
 
+from __future__ import annotations
+
 import importlib
 import os
 import sys
+import types
 import warnings
+from typing import TYPE_CHECKING, cast, overload
+
+if TYPE_CHECKING:
+    # What type checkers see: the live engine's names, typed as the compiled
+    # engine's (micrograd_fast/_engine.pyi); use() rebinds them at run time.
+    from . import _engine
+    from ._engine import (  # noqa: A004 - sum and compile are the API's; "X as X" re-exports
+        DensePlan as DensePlan, Tape as Tape, Value as Value, adam_update as adam_update,
+        assign as assign, compile as compile, cross_entropy as cross_entropy, dense as dense,
+        dot as dot, embedding as embedding, grad_enabled as grad_enabled, linear as linear,
+        log_softmax as log_softmax, nll_rows as nll_rows, rmsnorm as rmsnorm,
+        set_grad_enabled as set_grad_enabled, sgd_update as sgd_update, softmax as softmax,
+        sum as sum, topo_order as topo_order, zero_grads as zero_grads,
+    )
+
+    BACKEND: str  # "compiled" or "pure"
+
+    class Engine:
+        """An engine module as the libraries use it (what load() and
+        engine_of() return), typed as the compiled one: the reference has
+        the same names and semantics."""
+
+        BACKEND: str
+        Value = _engine.Value
+        DensePlan = _engine.DensePlan
+        Tape = _engine.Tape
+        dot = staticmethod(_engine.dot)
+        sum = staticmethod(_engine.sum)
+        dense = staticmethod(_engine.dense)
+        linear = staticmethod(_engine.linear)
+        rmsnorm = staticmethod(_engine.rmsnorm)
+        softmax = staticmethod(_engine.softmax)
+        log_softmax = staticmethod(_engine.log_softmax)
+        cross_entropy = staticmethod(_engine.cross_entropy)
+        embedding = staticmethod(_engine.embedding)
+        compile = staticmethod(_engine.compile)
+        assign = staticmethod(_engine.assign)
+        topo_order = staticmethod(_engine.topo_order)
+        zero_grads = staticmethod(_engine.zero_grads)
+        sgd_update = staticmethod(_engine.sgd_update)
+        adam_update = staticmethod(_engine.adam_update)
+        nll_rows = staticmethod(_engine.nll_rows)
+        grad_enabled = staticmethod(_engine.grad_enabled)
+        set_grad_enabled = staticmethod(_engine.set_grad_enabled)
+else:
+    Engine = types.ModuleType  # at run time an engine is its module
 
 # what every engine exports: micrograd's Value, the fused ops, the tape, and
 # the kernels the libraries call
@@ -28,11 +77,11 @@ API = (
 
 MODULES = {"compiled": "micrograd_fast._engine", "pure": "micrograd_fast.reference"}
 
-_loaded = {}  # name -> module, or the ImportError that stopped it
-_engine_by_type = {}  # Value class (or subclass) -> its engine module
+_loaded: dict[str, Engine | ImportError] = {}  # name -> module, or the ImportError that stopped it
+_engine_by_type: dict[type, Engine] = {}  # Value class (or subclass) -> its engine module
 
 
-def _unbuilt_checkout():
+def _unbuilt_checkout() -> str | None:
     """The source checkout this package is imported from if its extension
     was never built there, else None (an installed copy, or a built one)."""
     here = os.path.dirname(os.path.abspath(__file__))
@@ -41,7 +90,7 @@ def _unbuilt_checkout():
     return root if os.path.exists(os.path.join(root, "src", "_engine.pyx")) and not built else None
 
 
-def _unavailable_message(exc):
+def _unavailable_message(exc: BaseException) -> str:
     checkout = _unbuilt_checkout()
     if checkout is not None:
         return (f"micrograd_fast: the compiled engine is not built in the source checkout at "
@@ -54,14 +103,14 @@ def _unavailable_message(exc):
             f"({sys.version.split()[0]}).")
 
 
-def load(name):
+def load(name: str) -> Engine:
     """The engine module called name ('compiled' or 'pure'); ImportError if
     it cannot be loaded."""
     if name not in MODULES:
         raise ValueError(f"no engine called {name!r}: choose from {', '.join(MODULES)}")
     if name not in _loaded:
         try:
-            _loaded[name] = importlib.import_module(MODULES[name])
+            _loaded[name] = cast("Engine", importlib.import_module(MODULES[name]))
         except ImportError as exc:
             _loaded[name] = exc
     found = _loaded[name]
@@ -70,9 +119,9 @@ def load(name):
     return found
 
 
-def available():
+def available() -> dict[str, Engine]:
     """name -> module, for every engine that loads here."""
-    found = {}
+    found: dict[str, Engine] = {}
     for name in MODULES:
         try:
             found[name] = load(name)
@@ -81,12 +130,16 @@ def available():
     return found
 
 
-def value_types():
+def value_types() -> tuple[type[Value], ...]:
     """The Value classes of every engine that loads here."""
     return tuple(module.Value for module in available().values())
 
 
-def engine_of(value):
+@overload
+def engine_of(value: Value) -> Engine: ...  # a Value's engine is loaded: it made the Value
+@overload
+def engine_of(value: object) -> Engine | None: ...
+def engine_of(value: object) -> Engine | None:
     """The engine module that made value (for its fused ops and kernels), or
     None if value is not a Value."""
     module = _engine_by_type.get(type(value))
@@ -99,12 +152,12 @@ def engine_of(value):
     return None
 
 
-def use(name):
+def use(name: str) -> str | None:
     """Makes engine name ('compiled' or 'pure') the live one, here and in
     the micrograd_fast package; returns the name that was live."""
     global BACKEND
     module = load(name)
-    previous = globals().get("BACKEND")
+    previous: str | None = globals().get("BACKEND")
     names = {n: getattr(module, n) for n in API}
     names["BACKEND"] = name
     globals().update(names)
@@ -116,7 +169,7 @@ def use(name):
     return previous
 
 
-def _start():
+def _start() -> str | None:
     if os.environ.get("MICROGRAD_FAST_PURE") == "1":
         return use("pure")
     try:
