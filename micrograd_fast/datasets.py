@@ -1,12 +1,19 @@
 """Toy 2-D data sets for classification demos, generated (numpy only, seeded):
 no downloads, no scikit-learn. Each returns X (n, 2) float64 and y (n,) int64."""
 
+from __future__ import annotations
+
 import numbers
 
 import numpy as np
+import numpy.typing as npt
+
+# points (n, 2) and their class labels (n,)
+Points = npt.NDArray[np.float64]
+Labels = npt.NDArray[np.int64]
 
 
-def _check_count(n, name="n_samples"):
+def _check_count(n: object, name: str = "n_samples") -> int:
     # bool is an int subclass, but make_moons(True) is a bug, not one sample
     if isinstance(n, bool) or not isinstance(n, numbers.Integral):
         raise TypeError(f"{name} must be an int, not {type(n).__name__}")
@@ -15,7 +22,7 @@ def _check_count(n, name="n_samples"):
     return int(n)
 
 
-def _check_real(x, name, low=0.0, low_inclusive=True):
+def _check_real(x: object, name: str, low: float = 0.0, low_inclusive: bool = True) -> float:
     """x as a float, finite and at least (or above) low; NaN would otherwise
     slip through every comparison and poison the data silently."""
     if isinstance(x, bool) or not isinstance(x, numbers.Real):
@@ -27,14 +34,14 @@ def _check_real(x, name, low=0.0, low_inclusive=True):
     return x
 
 
-def _two_classes(first, second):
+def _two_classes(first: Points, second: Points) -> tuple[Points, Labels]:
     """Stack the points of class 0 then class 1, with their labels."""
     X = np.concatenate([first, second])
     y = np.concatenate([np.zeros(len(first), dtype=np.int64), np.ones(len(second), dtype=np.int64)])
     return X, y
 
 
-def make_moons(n_samples=100, noise=0.1, seed=0):
+def make_moons(n_samples: int = 100, noise: float = 0.1, seed: int | None = 0) -> tuple[Points, Labels]:
     """Two interleaving half circles (scikit-learn's geometry), labels 0 and 1."""
     n = _check_count(n_samples)
     noise = _check_real(noise, "noise")
@@ -49,7 +56,8 @@ def make_moons(n_samples=100, noise=0.1, seed=0):
     return X, y
 
 
-def make_circles(n_samples=100, noise=0.05, factor=0.5, seed=0):
+def make_circles(n_samples: int = 100, noise: float = 0.05, factor: float = 0.5,
+                 seed: int | None = 0) -> tuple[Points, Labels]:
     """A circle of radius `factor` inside the unit circle: labels 0 (outer), 1 (inner)."""
     n = _check_count(n_samples)
     noise = _check_real(noise, "noise")
@@ -68,7 +76,8 @@ def make_circles(n_samples=100, noise=0.05, factor=0.5, seed=0):
     return X, y
 
 
-def make_blobs(n_samples=100, centers=3, cluster_std=1.0, seed=0):
+def make_blobs(n_samples: int = 100, centers: int | npt.ArrayLike = 3, cluster_std: float = 1.0,
+               seed: int | None = 0) -> tuple[Points, Labels]:
     """Gaussian blobs around `centers` random centres in [-10, 10]^2 (or the
     given (k, 2) centres); sample i belongs to blob i % k, so blobs are equal."""
     n = _check_count(n_samples)
@@ -87,7 +96,7 @@ def make_blobs(n_samples=100, centers=3, cluster_std=1.0, seed=0):
     return X, y
 
 
-def yinyang_class(x, y, r_small=0.1, r_big=0.5):
+def yinyang_class(x: float, y: float, r_small: float = 0.1, r_big: float = 0.5) -> int:
     """The yin-yang ("taiji") rule for a point (x, y) inside the big circle
     centred at (r_big, r_big): 2 for the dots, 0 for yin, 1 for yang."""
     d_right = np.hypot(x - 1.5 * r_big, y - r_big)
@@ -99,7 +108,8 @@ def yinyang_class(x, y, r_small=0.1, r_big=0.5):
     return 1
 
 
-def make_yinyang(n=1000, r_small=0.1, r_big=0.5, seed=0):
+def make_yinyang(n: int = 1000, r_small: float = 0.1, r_big: float = 0.5, seed: int | None = 0
+                 ) -> tuple[tuple[Points, Labels], tuple[Points, Labels], tuple[Points, Labels]]:
     """The 3-class yin-yang data set: classes of equal size (sample i is of
     class i % 3), coordinates in [-2, 2]. Returns
     ((X_train, y_train), (X_val, y_val), (X_test, y_test)), the first 80%,

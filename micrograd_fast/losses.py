@@ -5,7 +5,11 @@ They work on Values of either engine, compiled or reference: every node is
 built from the inputs' own operators and their own engine's fused `sum`, never
 from the live engine's class, so the two are never mixed in one graph."""
 
+from __future__ import annotations
+
 import operator
+from collections.abc import Iterable
+from typing import Any, Literal, SupportsIndex, TypeVar, Union, cast, overload
 
 from . import engine
 
@@ -13,8 +17,11 @@ REDUCTIONS = ("mean", "sum", "none")
 _SIGNS = {1, -1}
 _engine_of = engine.engine_of
 
+_T = TypeVar("_T")
+_Target = Union[SupportsIndex, "engine.Value"]  # a class index, or a Value holding one
 
-def _nll_rows(rows, targets):
+
+def _nll_rows(rows: list[Any], targets: list[Any]) -> list[engine.Value] | None:
     """The engine's one call for a whole batch (the same nodes as _nll makes
     row by row), or None when it does not apply."""
     first = rows[0][0] if rows and type(rows[0]) is list and rows[0] else None
@@ -22,7 +29,7 @@ def _nll_rows(rows, targets):
     return kernels.nll_rows(rows, targets) if kernels is not None else None
 
 
-def _values(values, what):
+def _values(values: Iterable[engine.Value], what: str) -> tuple[list[engine.Value], engine.Engine]:
     """values as a non-empty list of Values of one engine, and that engine."""
     values = values if type(values) is list else list(values)
     if not values:
@@ -40,21 +47,29 @@ def _values(values, what):
     return values, kernels
 
 
-def softmax(logits):
+def softmax(logits: Iterable[engine.Value]) -> list[engine.Value]:
     """exp(x_i) / sum_j exp(x_j), as a list of Values: the engine's fused
     softmax (the max subtracted inside, so exp never overflows)."""
     logits, kernels = _values(logits, "softmax")
     return kernels.softmax(logits)
 
 
-def log_softmax(logits):
+def log_softmax(logits: Iterable[engine.Value]) -> list[engine.Value]:
     """x_i - log(sum_j exp(x_j)), as a list of Values; steadier than
     softmax(...)[i].log() when a probability underflows."""
     logits, kernels = _values(logits, "log_softmax")
     return kernels.log_softmax(logits)
 
 
-def cross_entropy(input, target, reduction="mean"):  # noqa: A002 - torch's names
+@overload
+def cross_entropy(input: Iterable[engine.Value], target: _Target, reduction: str = ...) -> engine.Value: ...
+@overload
+def cross_entropy(input: Iterable[Iterable[engine.Value]], target: Iterable[_Target],
+                  reduction: Literal["mean", "sum"] = ...) -> engine.Value: ...
+@overload
+def cross_entropy(input: Iterable[Iterable[engine.Value]], target: Iterable[_Target],
+                  reduction: Literal["none"]) -> list[engine.Value]: ...
+def cross_entropy(input: Any, target: Any, reduction: str = "mean") -> Any:  # noqa: A002 - torch's names
     """-log_softmax(logits)[target], like torch.nn.functional.cross_entropy.
 
     One sample: `input` a list of C logit Values, `target` an int in [0, C)
@@ -96,7 +111,7 @@ def cross_entropy(input, target, reduction="mean"):  # noqa: A002 - torch's name
     return _reduce(losses, reduction)
 
 
-def _nll(logits, target, what):
+def _nll(logits: Iterable[engine.Value], target: _Target, what: str) -> engine.Value:
     """-log softmax(logits)[target] for one sample: one node of its engine."""
     logits, kernels = _values(logits, what)
     target_engine = _engine_of(target)
@@ -104,7 +119,7 @@ def _nll(logits, target, what):
         try:
             if type(target) is bool:
                 raise TypeError
-            target = operator.index(target)
+            target = operator.index(cast("SupportsIndex", target))
         except TypeError:
             raise TypeError(f"{what}: target must be an int class index or a Value holding one, "
                             f"not {type(target).__name__}") from None
@@ -115,7 +130,7 @@ def _nll(logits, target, what):
     return kernels.cross_entropy(logits, target)
 
 
-def hinge(scores, labels):
+def hinge(scores: Iterable[engine.Value], labels: Iterable[float]) -> engine.Value:
     """The micrograd demo's SVM max-margin loss: the mean over the batch of
     relu(1 - y_i * score_i), labels y_i in {-1, +1}. Written as the demo
     writes it, so the numbers are the demo's to the last bit."""
@@ -133,13 +148,14 @@ def hinge(scores, labels):
     return _reduce([(1 + -y * s).relu() for s, y in zip(scores, labels)], "mean")
 
 
-def mse(predictions, targets):
+def mse(predictions: Iterable[engine.Value], targets: Iterable[engine.Value | float]) -> engine.Value:
     """Mean of (prediction - target) ** 2; targets are numbers or Values."""
     predictions, targets = _pair(predictions, targets, "mse")
     return _reduce([(p - t) ** 2 for p, t in zip(predictions, targets)], "mean")
 
 
-def _pair(predictions, targets, what):
+def _pair(predictions: Iterable[engine.Value], targets: Iterable[_T],
+          what: str) -> tuple[list[engine.Value], list[_T]]:
     predictions, _ = _values(predictions, what)
     targets = list(targets)
     if len(predictions) != len(targets):
@@ -147,7 +163,11 @@ def _pair(predictions, targets, what):
     return predictions, targets
 
 
-def _reduce(losses, reduction):
+@overload
+def _reduce(losses: list[engine.Value], reduction: Literal["mean", "sum"]) -> engine.Value: ...
+@overload
+def _reduce(losses: list[engine.Value], reduction: str) -> engine.Value | list[engine.Value]: ...
+def _reduce(losses: list[engine.Value], reduction: str) -> engine.Value | list[engine.Value]:
     if reduction == "none":
         return losses
     total = _engine_of(losses[0]).sum(losses)

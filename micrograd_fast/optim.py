@@ -7,8 +7,12 @@ State is a flat buffer of doubles per kind (one entry per parameter, in
 parameter order): the C loops update it in place, and state_dict() hands it
 out as plain lists of floats, JSON-safe."""
 
+from __future__ import annotations
+
 import warnings
 from array import array
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, ClassVar
 
 from . import engine
 
@@ -18,10 +22,11 @@ class Optimizer:
     their hyperparameters (`_hyper`) and per-parameter buffers (`_buffers`),
     which state_dict() saves along with the step count."""
 
-    _hyper = ("lr",)
-    _buffers = ()
+    _hyper: ClassVar[tuple[str, ...]] = ("lr",)
+    _buffers: ClassVar[tuple[str, ...]] = ()
+    _check: ClassVar[Callable[..., dict[str, Any]]]  # the subclass's checks, by hyperparameter
 
-    def __init__(self, params, lr):
+    def __init__(self, params: Iterable[engine.Value], lr: float):
         # torch's checks: a lone Value or a set (whose order changes between
         # runs, and with it the meaning of the saved state) is a mistake
         value_types = engine.value_types()
@@ -48,17 +53,17 @@ class Optimizer:
         self.steps = 0
 
     @property
-    def _kernels(self):
+    def _kernels(self) -> engine.Engine:
         """The parameters' engine, whose update loops step them."""
         return engine.engine_of(self.params[0])
 
-    def zero_grad(self):
+    def zero_grad(self) -> None:
         self._kernels.zero_grads(self.params)
 
-    def _buffer(self):
+    def _buffer(self) -> array[float]:
         return array("d", bytes(8 * len(self.params)))  # zeros
 
-    def state_dict(self):
+    def state_dict(self) -> dict[str, Any]:
         """Hyperparameters, the step count and the buffers, as plain floats,
         ints and lists: json.dumps takes it as it is."""
         state = {name: _plain(getattr(self, name)) for name in self._hyper}
@@ -66,7 +71,7 @@ class Optimizer:
         state.update((name, getattr(self, name).tolist()) for name in self._buffers)
         return state
 
-    def load_state_dict(self, state):
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
         """Restores what state_dict() saved, for the same parameter list; on
         an error nothing has changed."""
         expected = set(self._hyper) | set(self._buffers) | {"steps"}
@@ -87,7 +92,7 @@ class Optimizer:
             setattr(self, name, value)
 
 
-def _plain(x):
+def _plain(x: object) -> object:
     return list(x) if isinstance(x, tuple) else x
 
 
@@ -99,13 +104,18 @@ class SGD(Optimizer):
     _hyper = ("lr", "momentum", "weight_decay")
     _buffers = ("momentum_buffer",)
 
-    def __init__(self, params, lr, momentum=0.0, weight_decay=0.0):
+    momentum: float
+    weight_decay: float
+    momentum_buffer: array[float]
+
+    def __init__(self, params: Iterable[engine.Value], lr: float, momentum: float = 0.0,
+                 weight_decay: float = 0.0):
         super().__init__(params, lr)
         vars(self).update(self._check(lr, momentum, weight_decay))
         self.momentum_buffer = self._buffer()
 
     @staticmethod
-    def _check(lr, momentum, weight_decay):
+    def _check(lr: float, momentum: float, weight_decay: float) -> dict[str, Any]:
         """torch.optim.SGD's checks and messages; the hyperparameters by name."""
         if lr < 0.0:
             raise ValueError(f"Invalid learning rate: {lr}")
@@ -115,7 +125,7 @@ class SGD(Optimizer):
             raise ValueError(f"Invalid weight_decay value: {weight_decay}")
         return {"lr": lr, "momentum": momentum, "weight_decay": weight_decay}
 
-    def step(self):
+    def step(self) -> None:
         self._kernels.sgd_update(self.params, self.lr, self.momentum, self.weight_decay,
                                  self.momentum_buffer, self.steps == 0)
         self.steps += 1
@@ -126,16 +136,22 @@ class Adam(Optimizer):
 
     _hyper = ("lr", "betas", "eps", "weight_decay")
     _buffers = ("exp_avg", "exp_avg_sq")
-    decoupled = False
+    decoupled: ClassVar[bool] = False
+    betas: tuple[float, float]
+    eps: float
+    weight_decay: float
+    exp_avg: array[float]
+    exp_avg_sq: array[float]
 
-    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
+    def __init__(self, params: Iterable[engine.Value], lr: float = 1e-3,
+                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8, weight_decay: float = 0.0):
         super().__init__(params, lr)
         vars(self).update(self._check(lr, betas, eps, weight_decay))
         self.exp_avg = self._buffer()
         self.exp_avg_sq = self._buffer()
 
     @staticmethod
-    def _check(lr, betas, eps, weight_decay):
+    def _check(lr: float, betas: Iterable[float], eps: float, weight_decay: float) -> dict[str, Any]:
         """torch.optim.Adam's checks and messages (`not 0 <= x` refuses NaN
         too); the hyperparameters by name."""
         if not 0.0 <= lr:
@@ -152,7 +168,7 @@ class Adam(Optimizer):
             raise ValueError(f"Invalid weight_decay value: {weight_decay}")
         return {"lr": lr, "betas": betas, "eps": eps, "weight_decay": weight_decay}
 
-    def step(self):
+    def step(self) -> None:
         self.steps += 1  # torch counts the step before its bias corrections
         self._kernels.adam_update(self.params, self.lr, self.betas[0], self.betas[1], self.eps,
                                   self.weight_decay, self.decoupled, self.steps, self.exp_avg,
@@ -165,5 +181,6 @@ class AdamW(Adam):
 
     decoupled = True
 
-    def __init__(self, params, lr=1e-1, betas=(0.9, 0.95), eps=1e-8, weight_decay=0.0):
+    def __init__(self, params: Iterable[engine.Value], lr: float = 1e-1,
+                 betas: tuple[float, float] = (0.9, 0.95), eps: float = 1e-8, weight_decay: float = 0.0):
         super().__init__(params, lr, betas, eps, weight_decay)

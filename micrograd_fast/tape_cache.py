@@ -24,12 +24,21 @@ data of its input Values: token indices through embedding, targets through
 cross_entropy, maxima taken inside softmax's nodes.
 """
 
+from __future__ import annotations
+
 import collections
+from collections.abc import Callable, Hashable
+from typing import Any, NamedTuple
 
 from . import engine
 
-CompiledGraph = collections.namedtuple("CompiledGraph", "tape root inputs")
-CompiledGraph.__doc__ = "A built graph's root and input Values, and its tape."
+
+class CompiledGraph(NamedTuple):
+    """A built graph's root and input Values, and its tape."""
+
+    tape: engine.Tape
+    root: engine.Value
+    inputs: Any  # what build returned with the root: Values, or lists of them
 
 
 class TapeCache:
@@ -37,16 +46,16 @@ class TapeCache:
     compiled on first use. At most max_size graphs are kept (each holds its
     nodes); the least recently used goes first."""
 
-    def __init__(self, build, max_size=64):
+    def __init__(self, build: Callable[[Any], tuple[engine.Value, Any]], max_size: int = 64):
         if not callable(build):
             raise TypeError(f"TapeCache: build must be callable, not {type(build).__name__}")
         if isinstance(max_size, bool) or not isinstance(max_size, int) or max_size < 1:
             raise ValueError(f"TapeCache: max_size must be a positive int, not {max_size!r}")
         self.build = build
         self.max_size = max_size
-        self._graphs = collections.OrderedDict()
+        self._graphs: collections.OrderedDict[Hashable, CompiledGraph] = collections.OrderedDict()
 
-    def __getitem__(self, key):
+    def __getitem__(self, key: Hashable) -> CompiledGraph:
         graph = self._graphs.get(key)
         if graph is None:
             graph = self._compile(key)
@@ -57,7 +66,7 @@ class TapeCache:
             self._graphs.move_to_end(key)
         return graph
 
-    def _compile(self, key):
+    def _compile(self, key: Hashable) -> CompiledGraph:
         built = self.build(key)
         if not isinstance(built, tuple) or len(built) != 2:
             raise TypeError(f"TapeCache: build({key!r}) must return (root, inputs), "
@@ -69,14 +78,14 @@ class TapeCache:
                             "not a Value")
         return CompiledGraph(kernels.compile(root), root, inputs)
 
-    def __contains__(self, key):
+    def __contains__(self, key: object) -> bool:
         return key in self._graphs
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self._graphs)
 
-    def clear(self):
+    def clear(self) -> None:
         self._graphs.clear()
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"<TapeCache of {len(self._graphs)} tapes, keys {list(self._graphs)}>"

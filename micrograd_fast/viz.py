@@ -2,16 +2,26 @@
 loss curves (matplotlib). Both libraries are imported only when used, so the
 engine never needs them."""
 
+from __future__ import annotations
+
 import importlib
+import os
+import types
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
 
 from . import engine
+
+if TYPE_CHECKING:
+    import numpy.typing as npt
+    from matplotlib.axes import Axes
 
 MAX_NODES = 10_000  # beyond this graphviz takes minutes and draws a smudge
 MAX_MESH_POINTS = 1_000_000  # a decision-boundary mesh larger than this is a mistaken h
 RANKDIRS = ("LR", "RL", "TB", "BT")
 
 
-def _need(module):
+def _need(module: str) -> types.ModuleType:
     try:
         return importlib.import_module(module)
     except ImportError as exc:
@@ -22,7 +32,7 @@ def _need(module):
 # The computation graph, drawn as in micrograd's lecture.
 
 
-def trace(root):
+def trace(root: engine.Value) -> tuple[list[engine.Value], list[tuple[engine.Value, engine.Value]]]:
     """The nodes reachable from root, parents before children (the engine's
     own topological order, reversed), and the (child, parent) edges."""
     kernels = engine.engine_of(root)
@@ -37,14 +47,14 @@ def trace(root):
     return nodes, edges
 
 
-def _record_text(text):
+def _record_text(text: str) -> str:
     # { } | < > are record syntax in graphviz; a label like "a|b" must stay text
     for special in "\\{}|<>":
         text = text.replace(special, "\\" + special)
     return text
 
 
-def draw_dot(root, format="svg", rankdir="LR"):
+def draw_dot(root: engine.Value, format: str = "svg", rankdir: str = "LR") -> Any:  # a graphviz.Digraph
     """micrograd's draw_dot: a record per Value `{ label | data | grad }`, and
     an op node between each result and its children. Returns a graphviz.Digraph
     (call .render(name) or .pipe() to draw it)."""
@@ -70,34 +80,39 @@ def draw_dot(root, format="svg", rankdir="LR"):
 # Plots.
 
 
-def _axes(ax, path, figsize):
+def _axes(ax: Axes | None, path: object, figsize: tuple[float, float]) -> Axes:
     """The Axes to draw on. With a path and no ax, a bare Figure that savefig
     renders with Agg: no display needed, pyplot's backend left as the user set
     it, and no figure piling up in pyplot when called in a loop."""
     if ax is not None:
         return ax
+    made: Axes
     if path is not None:
-        return _need("matplotlib.figure").Figure(figsize=figsize).subplots()
-    return _need("matplotlib.pyplot").subplots(figsize=figsize)[1]
+        made = _need("matplotlib.figure").Figure(figsize=figsize).subplots()
+    else:
+        made = _need("matplotlib.pyplot").subplots(figsize=figsize)[1]
+    return made
 
 
-def plot_decision_boundary(model_or_fn, X, y, path=None, ax=None, h=0.05):
+def plot_decision_boundary(model_or_fn: Callable[[npt.NDArray[Any]], npt.ArrayLike], X: npt.ArrayLike,
+                           y: npt.ArrayLike, path: str | os.PathLike[str] | None = None,
+                           ax: Axes | None = None, h: float = 0.05) -> Axes:
     """Colours the plane by the model's predicted class and scatters (X, y)
     on it. model_or_fn maps an (n, 2) float array to scores: (n,) for two
     classes (class 1 where the score is > 0) or (n, k) (class = argmax).
     Saves a PNG to path if given; returns the matplotlib Axes."""
     np = _need("numpy")
     matplotlib = _need("matplotlib")
-    X = np.asarray(X, dtype=np.float64)
-    y = np.asarray(y)
-    if X.ndim != 2 or X.shape[1] != 2 or len(X) == 0:
-        raise ValueError(f"X must be a non-empty (n, 2) array, got shape {X.shape}")
-    if y.shape != (len(X),):
-        raise ValueError(f"y must have shape ({len(X)},), got {y.shape}")
+    points = np.asarray(X, dtype=np.float64)
+    labels = np.asarray(y)
+    if points.ndim != 2 or points.shape[1] != 2 or len(points) == 0:
+        raise ValueError(f"X must be a non-empty (n, 2) array, got shape {points.shape}")
+    if labels.shape != (len(points),):
+        raise ValueError(f"y must have shape ({len(points)},), got {labels.shape}")
     if not h > 0:
         raise ValueError(f"h (the mesh step) must be > 0, got {h}")
-    xs = np.arange(X[:, 0].min() - 1, X[:, 0].max() + 1, h)
-    ys = np.arange(X[:, 1].min() - 1, X[:, 1].max() + 1, h)
+    xs = np.arange(points[:, 0].min() - 1, points[:, 0].max() + 1, h)
+    ys = np.arange(points[:, 1].min() - 1, points[:, 1].max() + 1, h)
     if len(xs) * len(ys) > MAX_MESH_POINTS:
         raise ValueError(
             f"h={h} makes a mesh of {len(xs) * len(ys):,} points (limit {MAX_MESH_POINTS:,}); use a larger h"
@@ -109,29 +124,31 @@ def plot_decision_boundary(model_or_fn, X, y, path=None, ax=None, h=0.05):
             f"model_or_fn gave scores of shape {scores.shape} for {xx.size} points; want (n,) or (n, k)"
         )
     if scores.ndim == 2 and scores.shape[1] > 1:
-        n_classes, predicted, point_class = scores.shape[1], scores.argmax(axis=1), y
+        n_classes, predicted, point_class = scores.shape[1], scores.argmax(axis=1), labels
     else:  # a sign: labels may be 0/1 or -1/+1 (micrograd's SVM demo), colour both alike
-        n_classes, predicted, point_class = 2, (scores.ravel() > 0).astype(int), (y > 0).astype(int)
+        n_classes, predicted, point_class = 2, (scores.ravel() > 0).astype(int), (labels > 0).astype(int)
     # one colour band per class, and the same colour scale for the points
     levels = np.arange(n_classes + 1) - 0.5
     cmap = matplotlib.colormaps["Spectral"]
     ax = _axes(ax, path, figsize=(5, 5))
     ax.contourf(xx, yy, predicted.reshape(xx.shape), levels=levels, cmap=cmap, alpha=0.8)
-    ax.scatter(X[:, 0], X[:, 1], c=point_class, s=20, cmap=cmap, vmin=levels[0], vmax=levels[-1], edgecolors="k")
+    ax.scatter(points[:, 0], points[:, 1], c=point_class, s=20, cmap=cmap, vmin=levels[0], vmax=levels[-1],
+               edgecolors="k")
     ax.set_xlim(xx.min(), xx.max())
     ax.set_ylim(yy.min(), yy.max())
-    if path is not None:
-        ax.figure.savefig(path, dpi=100, bbox_inches="tight")
+    if path is not None:  # an Axes of a SubFigure has a .figure with no savefig: known, not handled
+        ax.figure.savefig(path, dpi=100, bbox_inches="tight")  # type: ignore[union-attr]
     return ax
 
 
-def plot_losses(history, path=None, ax=None):
+def plot_losses(history: Iterable[float] | dict[str, list[float]],
+                path: str | os.PathLike[str] | None = None, ax: Axes | None = None) -> Axes:
     """Loss curves: history is a list of losses, or a dict name -> list
     (e.g. {"train": [...], "val": [...]}). Saves a PNG to path if given;
     returns the matplotlib Axes."""
     _need("matplotlib")
-    curves = dict(history) if isinstance(history, dict) else {"loss": history}
-    curves = {name: [float(v) for v in values] for name, values in curves.items()}
+    named = history if isinstance(history, dict) else {"loss": history}
+    curves = {name: [float(v) for v in values] for name, values in named.items()}
     ax = _axes(ax, path, figsize=(6, 4))
     for name, values in curves.items():
         ax.plot(values, label=str(name))
@@ -140,5 +157,5 @@ def plot_losses(history, path=None, ax=None):
     if curves:
         ax.legend()
     if path is not None:
-        ax.figure.savefig(path, dpi=100, bbox_inches="tight")
+        ax.figure.savefig(path, dpi=100, bbox_inches="tight")  # type: ignore[union-attr]  # as above
     return ax
