@@ -10,11 +10,17 @@ line from --data FILE. --eager builds every step's graph anew instead of
 replaying a tape: the same numbers, slower.
 """
 
+from __future__ import annotations
+
 import argparse
 import random
+from collections.abc import Iterable
 
 import micrograd_fast as mf
 from micrograd_fast import optim
+
+Matrix = list[list[mf.Value]]  # a weight matrix: rows of Values
+Cache = list[list[list[mf.Value]]]  # per layer, the keys (or values) of each position so far
 
 
 class GPT:
@@ -22,10 +28,11 @@ class GPT:
     multi-head attention over the positions seen so far, a ReLU MLP, each
     with a residual, and a linear head to the next character's logits."""
 
-    def __init__(self, vocab_size, n_embd=16, n_head=4, n_layer=1, block_size=16, seed=42):
+    def __init__(self, vocab_size: int, n_embd: int = 16, n_head: int = 4, n_layer: int = 1,
+                 block_size: int = 16, seed: int = 42):
         rng = random.Random(seed)
 
-        def matrix(nout, nin, std=0.08):
+        def matrix(nout: int, nin: int, std: float = 0.08) -> Matrix:
             return [[mf.Value(rng.gauss(0, std)) for _ in range(nin)] for _ in range(nout)]
 
         self.state = {"wte": matrix(vocab_size, n_embd), "wpe": matrix(block_size, n_embd)}
@@ -37,10 +44,10 @@ class GPT:
         self.state["lm_head"] = matrix(vocab_size, n_embd)
         self.n_layer, self.n_head, self.block_size = n_layer, n_head, block_size
 
-    def parameters(self):
+    def parameters(self) -> list[mf.Value]:
         return [p for rows in self.state.values() for row in rows for p in row]
 
-    def step(self, token, pos, keys, values):
+    def step(self, token: mf.Value, pos: int, keys: Cache, values: Cache) -> list[mf.Value]:
         """The next token's logits after `token` (a Value holding its index)
         at position pos; keys and values gain this position's, per layer."""
         s = self.state
@@ -53,7 +60,7 @@ class GPT:
             q = mf.linear(x, s[f"layer{i}.attn_wq"])
             keys[i].append(mf.linear(x, s[f"layer{i}.attn_wk"]))
             values[i].append(mf.linear(x, s[f"layer{i}.attn_wv"]))
-            attended = []
+            attended: list[mf.Value] = []
             for h in range(0, len(q), head_dim):
                 scores = [mf.dot(q[h:h + head_dim], k[h:h + head_dim]) / head_dim**0.5 for k in keys[i]]
                 weights = mf.softmax(scores)
@@ -64,20 +71,23 @@ class GPT:
             x = [a + b for a, b in zip(mf.linear(x, s[f"layer{i}.mlp_fc2"]), residual)]
         return mf.linear(x, s["lm_head"])
 
-    def loss(self, tokens):
+    def loss(self, tokens: list[mf.Value]) -> mf.Value:
         """The mean cross-entropy of each next token of a document; tokens
         are Values holding indices, so a tape of this graph replays any
         document of the same length."""
         n = len(tokens) - 1
-        keys, values = [[] for _ in range(self.n_layer)], [[] for _ in range(self.n_layer)]
+        keys: Cache = [[] for _ in range(self.n_layer)]
+        values: Cache = [[] for _ in range(self.n_layer)]
         losses = [mf.cross_entropy(self.step(tokens[pos], pos, keys, values), tokens[pos + 1])
                   for pos in range(n)]
         return (1 / n) * mf.sum(losses)
 
-    def sample(self, bos, temperature=0.5, rng=random):
+    def sample(self, bos: int, temperature: float = 0.5, *, rng: random.Random) -> list[int]:
         """One document, a character at a time, until BOS comes back."""
-        keys, values = [[] for _ in range(self.n_layer)], [[] for _ in range(self.n_layer)]
-        token, out = bos, []
+        keys: Cache = [[] for _ in range(self.n_layer)]
+        values: Cache = [[] for _ in range(self.n_layer)]
+        token = bos
+        out: list[int] = []
         with mf.no_grad():
             for pos in range(self.block_size):
                 logits = self.step(mf.Value(token), pos, keys, values)
@@ -89,7 +99,7 @@ class GPT:
         return out
 
 
-def load_names(path=None):
+def load_names(path: str | None = None) -> list[str]:
     if path:
         with open(path) as f:
             return [line.strip() for line in f if line.strip()]
@@ -102,8 +112,8 @@ def load_names(path=None):
     return sorted(set(found))
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__ and __doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=1000)
     parser.add_argument("--data", metavar="FILE", help="one document (name) per line")
     parser.add_argument("--eager", action="store_true", help="build each step's graph instead of replaying a tape")
@@ -118,17 +128,19 @@ def main():
     model = GPT(len(chars) + 1, seed=args.seed)
     opt = optim.Adam(model.parameters(), lr=0.01, betas=(0.85, 0.99), eps=1e-8)
 
-    def build(n):  # the graph for documents of n - 1 characters: n + 1 token Values
+    # the graph for documents of n - 1 characters: n + 1 token Values
+    def build(n: int) -> tuple[mf.Value, list[mf.Value]]:
         tokens = [mf.Value(0.0) for _ in range(n + 1)]
         return model.loss(tokens), tokens
     tapes = mf.TapeCache(build)
 
+    bar: Iterable[int]
     try:
         from tqdm import trange
+        bar = trange(args.steps)
     except ImportError:
-        trange = range
-    losses = []
-    bar = trange(args.steps)
+        bar = range(args.steps)
+    losses: list[float] = []
     for step in bar:
         doc = [bos] + [chars.index(ch) for ch in docs[step % len(docs)]] + [bos]
         doc = doc[:model.block_size + 1]

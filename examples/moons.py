@@ -6,13 +6,15 @@
 import argparse
 import random
 
+import numpy as np
+
 import micrograd_fast as mf
 from micrograd_fast import losses, nn, viz
 from micrograd_fast.datasets import make_moons
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__ and __doc__.splitlines()[0])
     parser.add_argument("--tape", action="store_true", help="record the graph once and replay it")
     parser.add_argument("--steps", type=int, default=100)
     parser.add_argument("--out", default="moons.png", help="decision boundary picture")
@@ -25,7 +27,7 @@ def main():
     model = nn.MLP(2, [16, 16, 1])
     params = model.parameters()
 
-    def loss_of(inputs):
+    def loss_of(inputs: list[list[mf.Value]]) -> tuple[mf.Value, list[mf.Value]]:
         scores = [model(row) for row in inputs]
         return losses.hinge(scores, y) + 1e-4 * mf.dot(params, params), scores
 
@@ -52,11 +54,11 @@ def main():
         bar.set_postfix(loss=f"{total.data:.4f}", accuracy=f"{accuracy:.0%}")
     print(f"step {args.steps}: loss {total.data:.4f}, training accuracy {accuracy:.0%}")
 
-    def predict(points):
+    def predict(points: np.ndarray) -> list[float]:
         with mf.no_grad():
             return [model(list(map(mf.Value, row))).data for row in points.tolist()]
 
-    viz.plot_decision_boundary(lambda P: __import__("numpy").array(predict(P)), X, y01, path=args.out)
+    viz.plot_decision_boundary(lambda P: np.array(predict(P)), X, y01, path=args.out)
     print(f"wrote {args.out}")
 
 

@@ -9,8 +9,8 @@ from micrograd_fast import Value
 from micrograd_fast.viz import draw_dot
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__ and __doc__.splitlines()[0])
     parser.add_argument("--out", default="neuron", help="file name without extension")
     args = parser.parse_args()
 

@@ -13,8 +13,8 @@ from micrograd_fast import losses, nn, optim, viz
 from micrograd_fast.datasets import make_yinyang
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__ and __doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=100)
     parser.add_argument("--out", default="yinyang.png", help="decision boundary picture")
     args = parser.parse_args()
@@ -30,14 +30,14 @@ def main():
     train_loss = losses.cross_entropy([model(row) for row in inputs], ytr.tolist())
     tape = mf.compile(train_loss)
 
-    def evaluate(X, y):
+    def evaluate(X: np.ndarray, y: np.ndarray) -> tuple[float, float]:
         with mf.no_grad():
             logits = [model(row) for row in X.tolist()]
             loss = losses.cross_entropy(logits, y.tolist()).data
         predicted = np.array([[v.data for v in row] for row in logits]).argmax(axis=1)
         return loss, (predicted == y).mean()
 
-    history = {"train": [], "val": []}
+    history: dict[str, list[float]] = {"train": [], "val": []}
     bar = trange(args.steps, desc="yin-yang")
     for _ in bar:
         loss = tape.forward()
