@@ -3,13 +3,20 @@ PYTHON ?= python
 LIBASAN := $(shell gcc -print-file-name=libasan.so)
 PYEXE := $(shell $(PYTHON) -c "import sys; print(sys.executable)")
 
-.PHONY: build test asan valgrind clean
+.PHONY: build test typecheck asan valgrind clean
 
 build:
 	$(PYTHON) setup.py build_ext --inplace
 
 test: build
 	$(PYTHON) -m pytest -q
+
+# The types: the compiled engine's stub (micrograd_fast/_engine.pyi) against
+# the built module (pip install -e ".[dev]" builds it), then mypy --strict over
+# the examples and a typed usage file (and the library modules they import).
+typecheck:
+	$(PYTHON) -m mypy.stubtest micrograd_fast._engine --allowlist tests/typing/stubtest-allowlist.txt
+	$(PYTHON) -m mypy --strict examples/ tests/typing/
 
 # The extension built with AddressSanitizer + UndefinedBehaviorSanitizer, and
 # the suite run over it (the interpreter itself is not instrumented, so the
