@@ -12,8 +12,9 @@ test: build
 	$(PYTHON) -m pytest -q
 
 # The types: the compiled engine's stub (micrograd_fast/_engine.pyi) against
-# the built module (pip install -e ".[dev]" builds it), then mypy --strict over
-# the examples and a typed usage file (and the library modules they import).
+# the built module, then mypy --strict over the examples and a typed usage file
+# (and the library modules they import). pip install -e ".[examples,dev]" first:
+# it builds the module and installs mypy and the examples' libraries.
 typecheck:
 	$(PYTHON) -m mypy.stubtest micrograd_fast._engine --allowlist tests/typing/stubtest-allowlist.txt
 	$(PYTHON) -m mypy --strict examples/ tests/typing/
