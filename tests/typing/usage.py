@@ -52,7 +52,7 @@ def properties() -> None:
     b.label = "b"
     e = a * b
     e.label = "e"
-    assert_type(e.label, str)
+    assert_type(a.label, str)  # (not e.label: pyright narrows it to the literal just assigned)
     e.data = 1  # data and grad take any real number and hold a float
     e.data += 0.5
     e.grad = np.float64(0.25)
