@@ -13,4 +13,4 @@ from .tape_cache import CompiledGraph, TapeCache
 __all__ = ["BACKEND", "Value", "dot", "sum", "dense", "linear", "rmsnorm", "softmax", "log_softmax",
            "cross_entropy", "embedding", "compile", "assign", "TapeCache", "CompiledGraph", "no_grad",
            "is_grad_enabled"]
-__version__ = "0.1.0"
+__version__ = "0.1.0"  # the one place the version is written: pyproject.toml reads it from here
