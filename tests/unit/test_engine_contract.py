@@ -76,3 +76,30 @@ def test_only_the_facade_imports_an_engine(path):
     package = ".".join(path.relative_to(ROOT).parent.parts)
     assert engine_imports(path.read_text(), package) == []
 
+
+
+def test_an_unbuilt_checkout_falls_back_and_says_why(tmp_path):
+    """A source checkout without its built extension, first on sys.path,
+    imports the reference engine with a warning that names the checkout and
+    the fix; an installed copy is never blamed on a checkout."""
+    import shutil
+    import subprocess
+    import sys
+
+    checkout = tmp_path / "checkout"
+    shutil.copytree(ROOT / "micrograd_fast", checkout / "micrograd_fast",
+                    ignore=shutil.ignore_patterns("*.so", "*.pyd", "__pycache__"))
+    (checkout / "src").mkdir()
+    (checkout / "src" / "_engine.pyx").write_text("# the source, unbuilt\n")
+    code = "import micrograd_fast as m; print(m.BACKEND)"
+    # -S: no site-packages and no editable install's import hook, so the
+    # directory Python starts in is what `import micrograd_fast` finds
+    command = [sys.executable, "-S", "-c", code]
+    done = subprocess.run(command, cwd=checkout, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "pure"
+    assert "RuntimeWarning" in done.stderr and f"not built in the source checkout at {checkout}" in done.stderr
+    assert "pip install -e ." in done.stderr and "run from another directory" in done.stderr
+    (checkout / "src" / "_engine.pyx").unlink()  # not a checkout: a broken install
+    done = subprocess.run(command, cwd=checkout, capture_output=True, text=True)
+    assert done.stdout.strip() == "pure" and "Reinstall micrograd_fast" in done.stderr
