@@ -16,6 +16,7 @@ the facade, micrograd_fast.engine.
 """
 
 import contextlib
+import functools
 import os
 import random
 import time
@@ -329,7 +330,10 @@ def gpt_documents(length=6, count=50):
     """Names of one length (so every step builds a graph of one size, and
     engines that run different numbers of steps per repeat time the same
     work) as token lists, and the vocabulary size."""
-    names = testing.first_names()
+    try:
+        names = gpt_example().load_names()  # the census names examples/gpt.py trains on
+    except ImportError:  # the `names` package is not installed: a short list
+        names = list(testing.NAMES)
     chars = testing.characters(names)
     same_length = [name for name in names if len(name) == length]
     random.Random(0).shuffle(same_length)
@@ -347,6 +351,7 @@ def gpt_written_out(Value, docs, weights):
     return cycling(testing.WrittenOutGPT(Value, weights).step, docs)
 
 
+@functools.lru_cache(maxsize=None)
 def gpt_example():
     """examples/gpt.py, the model on the fused ops, loaded from its file
     beside this folder (the examples are not part of the package)."""

@@ -211,21 +211,6 @@ NAMES = ("emma olivia ava isabella sophia mia charlotte amelia harper evelyn abi
          "alexander jackson mateo daniel michael mason sebastian ethan logan owen samuel").split()
 
 
-def first_names(limit=None):
-    """US census first names, lower case, from the `names` package (the data
-    set microgpt-style models train on); the short NAMES list above if that
-    package is not installed."""
-    try:
-        import names
-    except ImportError:
-        return list(NAMES[:limit])
-    found = []
-    for kind in ("first:female", "first:male"):
-        with open(names.FILES[kind]) as f:
-            found += [line.split()[0].lower() for line in f if line.strip()]
-    return sorted(set(found))[:limit]
-
-
 def characters(docs):
     """The vocabulary: every character in docs, sorted; token len(chars) is
     BOS, the start and end of a document."""

@@ -25,7 +25,7 @@ cimport cython
 from cpython.object cimport PyObject, PyTypeObject
 from cpython.ref cimport Py_DECREF, Py_INCREF, Py_XDECREF
 from cpython.mem cimport PyMem_Free, PyMem_Malloc
-from libc.math cimport floor, sqrt
+from libc.math cimport sqrt
 from libc.stdint cimport uint8_t
 
 from mg_core cimport *

@@ -16,7 +16,7 @@ cdef extern from "op_table.h":
 
 cdef extern from "errors.h":
     enum mg_error:
-        MG_OK
+        MG_OK, MG_ERR_INDEX_RANGE, MG_ERR_NOT_INTEGRAL
     int mg_raise(int err) except -1
 
 
@@ -77,6 +77,10 @@ cdef extern from "ops.h":
     int mg_forward(mg_node *out)
     int mg_backward_local(mg_node *out)
     int mg_local_grads(const mg_node *out, double *d)
+
+
+cdef extern from "fused.h":
+    int mg_as_index(double x, Py_ssize_t n, Py_ssize_t *index)
 
 
 cdef extern from "grad_mode.h":

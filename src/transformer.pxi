@@ -29,11 +29,14 @@ cdef Value node_over(int op, object children, Py_ssize_t extra, str where):
 cdef object index_value(object index, Py_ssize_t n, str where):
     """index as a Value holding an integer in [0, n): a Value is checked, an
     int made a leaf."""
-    if isinstance(index, Value):
+    cdef Py_ssize_t row
+    cdef int err
+    if isinstance(index, Value):  # the rule a replay applies (csrc/fused.h), worded here
         x = (<Value>index).node.data
-        if not x == floor(x):  # NaN too; an infinity is out of range below
+        err = mg_as_index(x, n, &row)
+        if err == MG_ERR_NOT_INTEGRAL:
             raise ValueError(f"{where}: the index Value holds {x}, not an integer")
-        if not 0 <= x < n:
+        if err == MG_ERR_INDEX_RANGE:
             raise IndexError(f"{where}: index {x:g} is out of range for {n}")
         return index
     if isinstance(index, bool) or not hasattr(type(index), "__index__"):
