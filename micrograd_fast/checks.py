@@ -68,20 +68,28 @@ def real_operand(x, where):
     (not an operator) raises."""
     value = real_number(x)
     if value is None:
-        raise TypeError(f"{where}: expected a Value or a real number, not {type(x).__name__}")
+        raise expected(where, "a Value or a real number", x)
     return value
 
 
-def index_of(x, n, where):
+def index_of(x, n, where=None):
     """A Value's data x as an index in [0, n) (an embedding's row, a
     cross_entropy's target): the rule csrc/fused.h's mg_as_index applies on
     every replay, worded. ValueError if x is not an integer, IndexError if it
-    is out of range."""
+    is out of range. where names the call that took the index; None is a
+    tape's replay, worded as csrc/errors.h words mg_as_index's codes."""
     if x != x or (x not in (float("inf"), float("-inf")) and x != int(x)):
+        if where is None:
+            raise ValueError(f"{_REPLAYED_INDEX} must hold an integer")
         raise ValueError(f"{where}: the index Value holds {x}, not an integer")
     if not 0.0 <= x < n:
+        if where is None:
+            raise IndexError(f"{_REPLAYED_INDEX} is out of range")
         raise IndexError(f"{where}: index {x:g} is out of range for {n}")
     return int(x)
+
+
+_REPLAYED_INDEX = "a Value used as an index (an embedding's row, a cross_entropy's target)"
 
 
 def class_index(index, n, where):
@@ -94,3 +102,122 @@ def class_index(index, n, where):
     if not 0 <= i < n:
         raise IndexError(f"{where}: index {i} is out of range for {n}")
     return i
+
+
+# ---------------------------------------------------------------------------
+# The public API's refusals, worded once (issue 17). Each function returns
+# the exception and the caller raises it (`raise checks.expected(...)`), so a
+# traceback ends in the function that refused; both engines raise these.
+
+
+def real_data(x):
+    """x as a Value's data or grad (a plain float) by the operand rule, else
+    the TypeError float() words: a Value's data is a number, not a Value."""
+    value = real_number(x)
+    if value is None:
+        raise TypeError(f"must be real number, not {type(x).__name__}")
+    return value
+
+
+def expected(where, what, x):
+    """'topo_order: expected a Value, not int'"""
+    return TypeError(f"{where}: expected {what}, not {type(x).__name__}")
+
+
+def must_be(what, kind, x):
+    """'_backward must be callable, not int', 'linear: W must be a list of rows, not dict'"""
+    return TypeError(f"{what} must be {kind}, not {type(x).__name__}")
+
+
+def is_not(what, x, kind):
+    """'dense: bias 1 is a float, not a Value'"""
+    return TypeError(f"{what} is a {type(x).__name__}, not {kind}")
+
+
+def lengths_differ(where, n, these, m, those):
+    """'dot: 2 weights but 3 inputs'"""
+    return ValueError(f"{where}: {n} {these} but {m} {those}")
+
+
+def weights_for_inputs(what, n, m):
+    """'dense: neuron 1 has 3 weights for 2 inputs'"""
+    return ValueError(f"{what} has {n} weights for {m} inputs")
+
+
+def empty(where, what="input"):
+    """'softmax: empty input', 'embedding: empty table'"""
+    return ValueError(f"{where}: empty {what}")
+
+
+def ragged_table(row, n, first):
+    """An embedding table's rows must all be as long as row 0."""
+    return ValueError(f"embedding: row {row} has {n} entries, row 0 has {first}")
+
+
+def plan_layers_differ():
+    return ValueError("DensePlan: weights, biases and relus must have one entry per layer")
+
+
+def plan_layer_unmatched():
+    return ValueError("DensePlan: each layer needs as many weight lists as biases, at least one")
+
+
+def rows_shape(n_inputs, shape):
+    """Tape.evaluate's X is one row of input data per example."""
+    return ValueError(f"evaluate: X must have shape (n, {n_inputs}), not {shape}")
+
+
+def contains_itself(where):
+    """A nested list that holds itself has no end to flatten (numpy refuses
+    it with a ValueError too)."""
+    return ValueError(f"{where}: a list contains itself, so it has no end to flatten")
+
+
+def not_a_leaf(op):
+    """Only leaves pickle or copy."""
+    return TypeError(f"cannot pickle or copy a Value made by an op ({op!r}): "
+                     "only leaves (parameters, inputs) can be; rebuild the graph from them")
+
+
+def custom_op_on_tape(op):
+    return TypeError(f"cannot compile a graph with a custom op ({op!r}): "
+                     "its Python _backward has no forward to replay")
+
+
+def tape_changed():
+    """csrc/errors.h's MG_ERR_STALE_TAPE."""
+    return RuntimeError("the graph changed since it was compiled (a _backward was assigned): "
+                        "compile it again")
+
+
+def expsum_replaced():
+    """csrc/errors.h's MG_ERR_NOT_EXPSUM."""
+    return RuntimeError("a softmax's expsum node was given a _backward of its own: "
+                        "build the softmax again")
+
+
+# What a Value is made of on both engines: a pickle's attributes may not set
+# these (each engine adds its own internal names).
+VALUE_ATTRIBUTES = frozenset(("data", "grad", "_op", "_prev", "_children", "_backward",
+                              "_local_grads", "__dict__", "__class__"))
+
+
+def leaf_state(state, engine_names):
+    """A pickled leaf's state, (grad, attributes), checked whole before
+    __setstate__ writes any of it: grad a real number, attributes None or a
+    dict of the user's own attributes (and a subclass's slots), none named
+    in engine_names. Returns grad as a float and the attributes as a dict."""
+    if type(state) is not tuple or len(state) != 2:
+        raise TypeError(f"a Value's pickled state is (grad, attributes), not {type(state).__name__}")
+    grad, attrs = state
+    grad = real_data(grad)
+    if attrs is None:
+        attrs = {}
+    if not isinstance(attrs, dict):
+        raise must_be("a Value's pickled attributes", "a dict", attrs)
+    for name in attrs:
+        if not isinstance(name, str):
+            raise must_be("an attribute name", "a str", name)
+        if name in engine_names:
+            raise AttributeError(f"a Value's pickled attributes cannot set {name!r}: it is the engine's own")
+    return grad, dict(attrs)
