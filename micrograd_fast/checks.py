@@ -24,19 +24,23 @@ arithmetic sees it:
 ``.data`` and ``.grad`` are always plain floats.
 """
 
+from __future__ import annotations
+
 import numbers
 import operator
 import sys
+from collections.abc import Set as AbstractSet
+from typing import SupportsFloat, SupportsIndex, cast
 
 __all__ = ["real_number", "real_operand", "complex_refused", "index_of", "class_index"]
 
 
-def _is_numpy_bool(x):
+def _is_numpy_bool(x: object) -> bool:
     numpy = sys.modules.get("numpy")
     return numpy is not None and isinstance(x, numpy.bool_)
 
 
-def real_number(x):
+def real_number(x: object) -> float | None:
     """x as a plain float if it is a real number by the operand rule; None if
     it is no number at all; TypeError for a complex number."""
     if isinstance(x, float):
@@ -44,7 +48,7 @@ def real_number(x):
     if isinstance(x, int):
         return int.__float__(x)  # OverflowError past the float range, as float(int)
     if isinstance(x, numbers.Real) or _is_numpy_bool(x):
-        value = float(x)
+        value = float(cast(SupportsFloat, x))
         if type(value) is not float:  # a __float__ that returned a float subclass
             value = float.__float__(value)
         return value
@@ -53,17 +57,17 @@ def real_number(x):
     return None
 
 
-def _is_numpy_complex(x):
+def _is_numpy_complex(x: object) -> bool:
     numpy = sys.modules.get("numpy")
     return numpy is not None and isinstance(x, numpy.complexfloating)
 
 
-def complex_refused(x):
+def complex_refused(x: object) -> TypeError:
     return TypeError(f"a complex operand ({type(x).__name__}) has no place in a real-valued graph: "
                      "micrograd_fast computes in real numbers and will not drop an imaginary part")
 
 
-def real_operand(x, where):
+def real_operand(x: object, where: str) -> float:
     """x as a plain float by the operand rule, else the TypeError a function
     (not an operator) raises."""
     value = real_number(x)
@@ -72,7 +76,7 @@ def real_operand(x, where):
     return value
 
 
-def index_of(x, n, where=None):
+def index_of(x: float, n: int, where: str | None = None) -> int:
     """A Value's data x as an index in [0, n) (an embedding's row, a
     cross_entropy's target): the rule csrc/fused.h's mg_as_index applies on
     every replay, worded. ValueError if x is not an integer, IndexError if it
@@ -92,13 +96,13 @@ def index_of(x, n, where=None):
 _REPLAYED_INDEX = "a Value used as an index (an embedding's row, a cross_entropy's target)"
 
 
-def class_index(index, n, where):
+def class_index(index: object, n: int, where: str) -> int:
     """An int index given as a number (not a Value): operator.index of it in
     [0, n). A bool is not an index (torch refuses it too)."""
     if isinstance(index, bool) or not hasattr(type(index), "__index__"):
         raise TypeError(f"{where}: the index must be an int or a Value holding one, "
                         f"not {type(index).__name__}")
-    i = operator.index(index)
+    i = operator.index(cast(SupportsIndex, index))
     if not 0 <= i < n:
         raise IndexError(f"{where}: index {i} is out of range for {n}")
     return i
@@ -110,7 +114,7 @@ def class_index(index, n, where):
 # traceback ends in the function that refused; both engines raise these.
 
 
-def real_data(x):
+def real_data(x: object) -> float:
     """x as a Value's data or grad (a plain float) by the operand rule, else
     the TypeError float() words: a Value's data is a number, not a Value."""
     value = real_number(x)
@@ -119,78 +123,83 @@ def real_data(x):
     return value
 
 
-def expected(where, what, x):
+def expected(where: str, what: str, x: object) -> TypeError:
     """'topo_order: expected a Value, not int'"""
     return TypeError(f"{where}: expected {what}, not {type(x).__name__}")
 
 
-def must_be(what, kind, x):
+def must_be(what: str, kind: str, x: object) -> TypeError:
     """'_backward must be callable, not int', 'linear: W must be a list of rows, not dict'"""
     return TypeError(f"{what} must be {kind}, not {type(x).__name__}")
 
 
-def is_not(what, x, kind):
+def is_not(what: str, x: object, kind: str) -> TypeError:
     """'dense: bias 1 is a float, not a Value'"""
     return TypeError(f"{what} is a {type(x).__name__}, not {kind}")
 
 
-def lengths_differ(where, n, these, m, those):
+def holds(what: str, x: object, kind: str) -> TypeError:
+    """'embedding: the table holds a float, not a Value'"""
+    return TypeError(f"{what} holds a {type(x).__name__}, not {kind}")
+
+
+def lengths_differ(where: str, n: int, these: str, m: int, those: str) -> ValueError:
     """'dot: 2 weights but 3 inputs'"""
     return ValueError(f"{where}: {n} {these} but {m} {those}")
 
 
-def weights_for_inputs(what, n, m):
+def weights_for_inputs(what: str, n: int, m: int) -> ValueError:
     """'dense: neuron 1 has 3 weights for 2 inputs'"""
     return ValueError(f"{what} has {n} weights for {m} inputs")
 
 
-def empty(where, what="input"):
+def empty(where: str, what: str = "input") -> ValueError:
     """'softmax: empty input', 'embedding: empty table'"""
     return ValueError(f"{where}: empty {what}")
 
 
-def ragged_table(row, n, first):
+def ragged_table(row: int, n: int, first: int) -> ValueError:
     """An embedding table's rows must all be as long as row 0."""
     return ValueError(f"embedding: row {row} has {n} entries, row 0 has {first}")
 
 
-def plan_layers_differ():
+def plan_layers_differ() -> ValueError:
     return ValueError("DensePlan: weights, biases and relus must have one entry per layer")
 
 
-def plan_layer_unmatched():
+def plan_layer_unmatched() -> ValueError:
     return ValueError("DensePlan: each layer needs as many weight lists as biases, at least one")
 
 
-def rows_shape(n_inputs, shape):
+def rows_shape(n_inputs: int, shape: object) -> ValueError:
     """Tape.evaluate's X is one row of input data per example."""
     return ValueError(f"evaluate: X must have shape (n, {n_inputs}), not {shape}")
 
 
-def contains_itself(where):
+def contains_itself(where: str) -> ValueError:
     """A nested list that holds itself has no end to flatten (numpy refuses
     it with a ValueError too)."""
     return ValueError(f"{where}: a list contains itself, so it has no end to flatten")
 
 
-def not_a_leaf(op):
+def not_a_leaf(op: str) -> TypeError:
     """Only leaves pickle or copy."""
     return TypeError(f"cannot pickle or copy a Value made by an op ({op!r}): "
                      "only leaves (parameters, inputs) can be; rebuild the graph from them")
 
 
-def custom_op_on_tape(op):
+def custom_op_on_tape(op: str) -> TypeError:
     return TypeError(f"cannot compile a graph with a custom op ({op!r}): "
                      "its Python _backward has no forward to replay")
 
 
-def tape_changed():
+def tape_changed() -> RuntimeError:
     """csrc/errors.h's MG_ERR_STALE_TAPE."""
     return RuntimeError("the graph changed since it was compiled (a _backward was assigned): "
                         "compile it again")
 
 
-def expsum_replaced():
+def expsum_replaced() -> RuntimeError:
     """csrc/errors.h's MG_ERR_NOT_EXPSUM."""
     return RuntimeError("a softmax's expsum node was given a _backward of its own: "
                         "build the softmax again")
@@ -202,7 +211,7 @@ VALUE_ATTRIBUTES = frozenset(("data", "grad", "_op", "_prev", "_children", "_bac
                               "_local_grads", "__dict__", "__class__"))
 
 
-def leaf_state(state, engine_names):
+def leaf_state(state: object, engine_names: AbstractSet[str]) -> tuple[float, dict[str, object]]:
     """A pickled leaf's state, (grad, attributes), checked whole before
     __setstate__ writes any of it: grad a real number, attributes None or a
     dict of the user's own attributes (and a subclass's slots), none named

@@ -2,7 +2,7 @@
 
 Two engines implement micrograd's Value and the kernels the libraries run
 over many Values: the compiled one (``micrograd_fast._engine``, built from
-src/ and csrc/) and the pure-Python reference (``micrograd_fast/reference.py``,
+src/ and csrc/) and the pure-Python reference (``micrograd_fast/reference/``,
 the readable truth). Both export exactly the names in ``API``. This module
 re-exports the live engine's; the libraries (nn, optim, losses, ...) reach an
 engine only through it, at call time: the live one (``engine.Value``) or the
@@ -24,18 +24,11 @@ from typing import TYPE_CHECKING, cast, overload
 
 if TYPE_CHECKING:
     # What type checkers see: the live engine's names, typed as the compiled
-    # engine's (micrograd_fast/_engine.pyi); use() rebinds them at run time.
+    # engine's (micrograd_fast/_engine.pyi; the star brings exactly the stub's
+    # public names, which stubtest holds to the module's); use() rebinds them
+    # at run time.
     from . import _engine
-    from ._engine import (  # noqa: A004 - sum and compile are the API's; "X as X" re-exports
-        DensePlan as DensePlan, Tape as Tape, Value as Value, adam_update as adam_update,
-        assign as assign, compile as compile, cross_entropy as cross_entropy, dense as dense,
-        dot as dot, embedding as embedding, grad_enabled as grad_enabled, linear as linear,
-        log_softmax as log_softmax, nll_rows as nll_rows, rmsnorm as rmsnorm,
-        set_grad_enabled as set_grad_enabled, sgd_update as sgd_update, softmax as softmax,
-        sum as sum, topo_order as topo_order, zero_grads as zero_grads,
-    )
-
-    BACKEND: str  # "compiled" or "pure"
+    from ._engine import *  # noqa: F403
 
     class Engine:
         """An engine module as the libraries use it (what load() and
@@ -43,6 +36,8 @@ if TYPE_CHECKING:
         the same names and semantics."""
 
         BACKEND: str
+        OPS: tuple[str, ...]
+        UNARY_OPS: tuple[str, ...]
         Value = _engine.Value
         DensePlan = _engine.DensePlan
         Tape = _engine.Tape
@@ -67,11 +62,12 @@ if TYPE_CHECKING:
 else:
     Engine = types.ModuleType  # at run time an engine is its module
 
-# what every engine exports: micrograd's Value, the fused ops, the tape, and
-# the kernels the libraries call
+# what every engine exports (test_engine_contract holds both to it):
+# micrograd's Value, the op ids, the fused ops, the tape, and the kernels the
+# libraries call
 API = (
-    "Value", "dot", "sum", "dense", "linear", "rmsnorm", "softmax", "log_softmax", "cross_entropy",
-    "embedding", "DensePlan", "compile", "Tape", "assign", "topo_order",
+    "Value", "OPS", "UNARY_OPS", "dot", "sum", "dense", "linear", "rmsnorm", "softmax", "log_softmax",
+    "cross_entropy", "embedding", "DensePlan", "compile", "Tape", "assign", "topo_order",
     "zero_grads", "sgd_update", "adam_update", "nll_rows", "grad_enabled", "set_grad_enabled",
 )
 

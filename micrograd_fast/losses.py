@@ -7,11 +7,10 @@ from the live engine's class, so the two are never mixed in one graph."""
 
 from __future__ import annotations
 
-import operator
 from collections.abc import Iterable
-from typing import Any, Literal, SupportsIndex, TypeVar, Union, cast, overload
+from typing import Any, Literal, SupportsIndex, TypeVar, Union, overload
 
-from . import engine
+from . import checks, engine
 
 REDUCTIONS = ("mean", "sum", "none")
 _SIGNS = {1, -1}
@@ -115,16 +114,8 @@ def _nll(logits: Iterable[engine.Value], target: _Target, what: str) -> engine.V
     """-log softmax(logits)[target] for one sample: one node of its engine."""
     logits, kernels = _values(logits, what)
     target_engine = _engine_of(target)
-    if target_engine is None:  # a class index: torch's checks and messages
-        try:
-            if type(target) is bool:
-                raise TypeError
-            target = operator.index(cast("SupportsIndex", target))
-        except TypeError:
-            raise TypeError(f"{what}: target must be an int class index or a Value holding one, "
-                            f"not {type(target).__name__}") from None
-        if not 0 <= target < len(logits):
-            raise IndexError(f"{what}: target {target} is out of range for {len(logits)} classes")
+    if target_engine is None:  # a class index: the one index rule, worded with the sample
+        target = checks.class_index(target, len(logits), f"{what} target")
     elif target_engine is not kernels:
         raise TypeError(f"{what}: the target is a Value of another engine than the logits'")
     return kernels.cross_entropy(logits, target)

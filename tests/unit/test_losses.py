@@ -292,14 +292,14 @@ def test_empty_inputs_raise_value_error(backend):
 
 def test_cross_entropy_target_errors(backend):
     xs = values(backend.Value, [1.0, 2.0, 3.0])
-    with pytest.raises(IndexError, match="target 3 is out of range for 3 classes"):
+    with pytest.raises(IndexError, match="target: index 3 is out of range for 3"):
         losses.cross_entropy(xs, 3)
-    with pytest.raises(IndexError, match="target -1 is out of range"):
+    with pytest.raises(IndexError, match="target: index -1 is out of range"):
         losses.cross_entropy(xs, -1)
-    with pytest.raises(IndexError, match="sample 1: target 5"):
+    with pytest.raises(IndexError, match="sample 1 target: index 5"):
         losses.cross_entropy([xs, xs], [0, 5])
     for bad in (1.0, True, "1", None):
-        with pytest.raises(TypeError, match="target must be an int class index"):
+        with pytest.raises(TypeError, match="target: the index must be an int or a Value holding one"):
             losses.cross_entropy(xs, bad)
 
 

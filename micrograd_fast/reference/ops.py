@@ -1,0 +1,133 @@
+"""The elementwise ops, one row each: the forward and the local derivative
+side by side (tinygrad's early Function, as rows of lambdas).
+
+A row is Op(name, arity, forward, local, domain, edges):
+
+- name: the `_op` a node of the op shows, micrograd's ('+', '*', 'ReLU');
+- arity: how many Values it takes;
+- forward(*inputs): the output, by Python's float math with Python's errors
+  (math.sqrt(-1) raises ValueError, math.exp(1000) OverflowError);
+- local(*inputs, out): d out / d input for each input, a tuple (microgpt's
+  _local_grads), with PyTorch's value at a kink (abs and relu: 0 at 0).
+  Every node applies microgpt's chain rule with it:
+  child.grad += local * out.grad;
+- domain: (lo, hi), where tests draw inputs; edges: inputs each tested
+  exactly (kinks, the domain's ends, infinities, nan).
+
+pow's exponent is a number, not a Value: the node keeps it as a constant,
+passed to forward and local after the base. The compiled engine's
+csrc/op_table.h has the same rows with the same expressions, bit for bit.
+Value's methods are made from this table (value.py), the tests parametrize
+over it: a new op is one row here.
+"""
+
+import math
+from collections import namedtuple
+
+inf, nan = math.inf, math.nan
+
+
+class Op(namedtuple("Op", "name arity forward local domain edges")):
+    """An elementwise op, and how a node of it uses the row. A node keeps its
+    children in `_children` and its constants (pow's exponent) in `_arg`."""
+
+    __slots__ = ()
+
+    def compute(self, out):
+        """out.data from its children's (a node made, or a tape's replay)."""
+        out.data = self.forward(*[child.data for child in out._children], *out._arg)
+
+    def local_grads(self, out):
+        return self.local(*[child.data for child in out._children], *out._arg, out.data)
+
+    def backward(self, out):
+        """microgpt's chain rule, one term per child."""
+        g = out.grad
+        for child, local in zip(out._children, self.local_grads(out)):
+            child.grad += local * g
+
+
+def float_pow(base, exponent):
+    """base ** exponent as Python floats compute it (ZeroDivisionError,
+    OverflowError), but a ValueError where Python would go complex."""
+    base, exponent = float(base), float(exponent)
+    if base < 0 and math.isfinite(base) and math.isfinite(exponent) and exponent != math.floor(exponent):
+        raise ValueError("negative number cannot be raised to a fractional power")
+    return base**exponent
+
+
+def sigmoid(x):
+    # two branches, so that exp never overflows
+    if x >= 0:
+        return 1.0 / (1.0 + math.exp(-x))
+    e = math.exp(x)
+    return e / (1.0 + e)
+
+
+def pow_exponent_slope(base, out):
+    """d(base ** e)/de = out * log(base), with PyTorch's values where the log
+    is not real: 0 at base 0, nan for a negative base."""
+    if base > 0 or math.isnan(base):
+        return out * math.log(base)
+    if base == 0:
+        return 0.0
+    return nan
+
+
+def half_over(out):
+    """0.5 / out as C divides: +-inf at +-0 (torch's slope of sqrt at 0),
+    where Python's float division raises."""
+    return 0.5 / out if out != 0 else math.copysign(inf, out)
+
+
+EDGES = (0.0, -0.0, inf, -inf, nan)  # every op is tested at these
+
+# micrograd's operators: a + b, a * b, a ** 2 (the exponent a number), a ** b
+OPERATORS = {
+    "add": Op("+", 2, lambda a, b: a + b,
+              lambda a, b, out: (1.0, 1.0),
+              (-10.0, 10.0), ((inf, -inf), (nan, 1.0), (0.0, -0.0), (1e308, 1e308))),
+    "mul": Op("*", 2, lambda a, b: a * b,
+              lambda a, b, out: (b, a),
+              (-10.0, 10.0), ((0.0, inf), (-0.0, 0.0), (nan, 0.0), (1e200, 1e200))),
+    "pow": Op("**", 1, lambda a, e: float_pow(a, e),
+              lambda a, e, out: (0.0 if e == 0 else e * float_pow(a, e - 1),),
+              (0.1, 10.0), ((0.0, -1.0), (-8.0, 1 / 3), (0.0, 0.0), (nan, 0.0), (1e200, 2.0))),
+    "powv": Op("**", 2, lambda a, b: float_pow(a, b),
+               lambda a, b, out: (b * float_pow(a, b - 1), pow_exponent_slope(a, out)),
+               (0.1, 5.0), ((0.0, 2.0), (-2.0, 3.0), (2.0, 0.5), (-1.0, 0.5), (0.0, -1.0))),
+}
+
+# the one-child ops, each a method of Value by its id: v.relu(), v.sin()
+UNARY = {
+    "relu": Op("ReLU", 1, lambda a: 0.0 if a < 0 else a,
+               lambda a, out: (float(out > 0),),
+               (-5.0, 5.0), EDGES + (1.0, -1.0)),
+    "tanh": Op("tanh", 1, math.tanh,
+               lambda a, out: (1.0 - out * out,),
+               (-5.0, 5.0), EDGES + (20.0, -20.0)),
+    "exp": Op("exp", 1, math.exp,
+              lambda a, out: (out,),
+              (-20.0, 20.0), EDGES + (709.0, 710.0, -746.0)),
+    "log": Op("log", 1, math.log,
+              lambda a, out: (1.0 / a,),
+              (1e-3, 100.0), EDGES + (-1.0, 1.0, 5e-324)),
+    "sigmoid": Op("sigmoid", 1, sigmoid,
+                  lambda a, out: (out * (1.0 - out),),
+                  (-20.0, 20.0), EDGES + (40.0, -40.0, -800.0)),
+    "sin": Op("sin", 1, math.sin,
+              lambda a, out: (math.cos(a),),
+              (-10.0, 10.0), EDGES + (math.pi, 1e300)),
+    "cos": Op("cos", 1, math.cos,
+              lambda a, out: (-math.sin(a),),
+              (-10.0, 10.0), EDGES + (math.pi, 1e300)),
+    "abs": Op("abs", 1, math.fabs,
+              lambda a, out: (1.0 if a > 0 else -1.0 if a < 0 else 0.0 if a == 0 else nan,),
+              (-5.0, 5.0), EDGES + (1.0, -1.0)),
+    "sqrt": Op("sqrt", 1, math.sqrt,
+               lambda a, out: (half_over(out),),
+               (1e-3, 100.0), EDGES + (-1.0, 1.0, 5e-324)),
+}
+
+TABLE = {**OPERATORS, **UNARY}
+UNARY_OPS = tuple(UNARY)

@@ -1,0 +1,126 @@
+"""The tape: a graph's topological order, recorded once and replayed over
+the same Value objects (src/tape.pxi replays it in C); and assign, which
+feeds a tape's inputs."""
+
+from .. import checks
+from .value import Value, chain_rule, topo_order
+
+
+class Tape:
+    """Replays root's graph over the same Value objects: forward() recomputes
+    interior nodes from the leaves' current data, backward() is root.backward()
+    on a freshly built graph. The structure is fixed when recorded: code whose
+    graph shape depends on the data must compile again."""
+
+    def __init__(self, root):
+        if not isinstance(root, Value):
+            raise checks.expected("compile", "a Value", root)
+        self._order = topo_order(root)
+        for v in self._order:
+            if v._user_backward is not None or (v._rule is None and v._children):
+                raise checks.custom_op_on_tape(v._op)
+        self._rules = [v._rule for v in self._order]  # each node's op when recorded
+        self.leaves = [v for v in self._order if not v._children]
+
+    def _check_unchanged(self):
+        """A node given a _backward since (a custom op now) has no forward."""
+        for v, rule in zip(self._order, self._rules):
+            if v._rule is not rule or v._user_backward is not None:
+                raise checks.tape_changed()
+
+    def forward(self):
+        """Recomputes every interior node from the leaves' current data;
+        returns the root's new data."""
+        self._check_unchanged()
+        for v in self._order:
+            if v._rule is not None:
+                v._rule.compute(v)
+        return self._order[-1].data
+
+    def backward(self):
+        """The root's backward() as on a freshly built graph: interior grads
+        restart from 0, leaves accumulate."""
+        self._check_unchanged()
+        for v in self._order:
+            if v._children:
+                v.grad = 0.0
+        self._order[-1].grad = 1.0
+        for v in reversed(self._order):
+            chain_rule(v)
+
+    def evaluate(self, inputs, X, outputs):
+        """Runs forward once per row of X (shape (n, len(inputs))), writing the
+        row into the inputs' data; returns the outputs' data, (n, len(outputs)).
+        Every node's data is as it was before, on success and on error."""
+        import numpy as np
+
+        inputs, outputs = list(inputs), list(outputs)
+        for v in inputs + outputs:
+            if not isinstance(v, Value):
+                raise checks.must_be("evaluate: inputs and outputs", "Values", v)
+        rows = np.ascontiguousarray(X, dtype=np.float64)
+        if rows.ndim != 2 or rows.shape[1] != len(inputs):
+            raise checks.rows_shape(len(inputs), rows.shape)
+        result = np.empty((rows.shape[0], len(outputs)))
+        touched = inputs + self._order  # every Value a row writes
+        before = [v.data for v in touched]
+        try:
+            for r, row in enumerate(rows.tolist()):
+                for v, x in zip(inputs, row):
+                    v.data = x
+                self.forward()
+                result[r] = [v.data for v in outputs]
+        finally:
+            for v, x in zip(touched, before):
+                v.data = x
+        return result
+
+    def __len__(self):
+        return len(self._order)
+
+    def __repr__(self):
+        return f"<Tape of {len(self._order)} nodes, {len(self.leaves)} leaves>"
+
+
+def compile(root):  # noqa: A001 - the public name, micrograd_fast.compile
+    """Records root's graph for replay: see Tape."""
+    return Tape(root)
+
+
+def assign(values, data):
+    """Writes data (a numpy array or a sequence of numbers) into the .data of
+    values (a list, or nested list, of Values), in row-major order. Checks
+    everything first: on an error no Value has changed."""
+    targets = _flatten(values, lambda v: isinstance(v, Value), "Values (or lists of them)")
+    if hasattr(data, "ravel") and hasattr(data, "dtype"):
+        numbers = data.ravel().tolist()
+    else:
+        numbers = _flatten(data, lambda x: not isinstance(x, (list, tuple)), "numbers")
+    if len(numbers) != len(targets):
+        raise checks.lengths_differ("assign", len(targets), "Values", len(numbers), "numbers")
+    floats = [checks.real_data(x) for x in numbers]
+    for v, x in zip(targets, floats):
+        v.data = x
+
+
+def _flatten(nested, is_item, what):
+    """nested's items, depth first, left to right. A list met again inside
+    itself would never end: ValueError, as numpy gives (and RecursionError
+    for nesting past Python's recursion limit)."""
+    out, open_lists = [], set()  # the ids of the lists being walked
+
+    def walk(item):
+        if is_item(item):
+            out.append(item)
+        elif isinstance(item, (list, tuple)):
+            if id(item) in open_lists:
+                raise checks.contains_itself("assign")
+            open_lists.add(id(item))
+            for x in item:
+                walk(x)
+            open_lists.remove(id(item))
+        else:
+            raise checks.expected("assign", what, item)
+
+    walk(nested)
+    return out
