@@ -106,13 +106,23 @@ def load(name: str) -> Engine:
         raise ValueError(f"no engine called {name!r}: choose from {', '.join(MODULES)}")
     if name not in _loaded:
         try:
-            _loaded[name] = cast("Engine", importlib.import_module(MODULES[name]))
+            _loaded[name] = cast("Engine", _checked(importlib.import_module(MODULES[name])))
         except ImportError as exc:
             _loaded[name] = exc
     found = _loaded[name]
     if isinstance(found, ImportError):
         raise ImportError(f"the {name} engine is unavailable: {found}") from found
     return found
+
+
+def _checked(module: types.ModuleType) -> types.ModuleType:
+    """module, if it exports the whole API; an extension built from older
+    sources may not, and is then no engine (ImportError: rebuild it)."""
+    missing = [n for n in API if not hasattr(module, n)]
+    if missing:
+        raise ImportError(f"{module.__name__} lacks {', '.join(missing)}: it was built from older "
+                          f"sources than this package's; rebuild it (pip install -e .)")
+    return module
 
 
 def available() -> dict[str, Engine]:

@@ -5,10 +5,12 @@ when the extension is missing; deliberately untuned. Split by job as src/
 is:
 
     ops.py      the elementwise ops, one row each: forward and derivative
-    value.py    Value and backward(), micrograd's engine, made from ops.py
-    fused.py    dot, sum, dense, linear, DensePlan and the GPT's fused ops
+    value.py    Value and backward(), micrograd's engine, made from ops.py;
+                topo_order; the switch no_grad flips
+    fused.py    dot, sum, dense, linear and the GPT's fused ops
     tape.py     Tape (compile) and assign
-    kernels.py  the optimizers' steps, zero_grads, the no_grad switch
+    kernels.py  what the libraries run over many Values: the optimizers'
+                steps, DensePlan (an MLP in one call), nll_rows
 
 Differences from micrograd 0.1.0, shared with the compiled engine: data and
 grad are plain floats; backward() sorts with an explicit stack, so deep
@@ -17,12 +19,12 @@ op's row, not a closure, so a tape can recompute it and the graph has no
 reference cycles; more ops (ops.UNARY, Value ** Value, the fused ones).
 """
 
-from .fused import FUSED, DensePlan, cross_entropy, dense, dot, embedding, linear, log_softmax, nll_rows
-from .fused import rmsnorm, softmax, sum  # noqa: A004 - the API's names
-from .kernels import adam_update, grad_enabled, set_grad_enabled, sgd_update, zero_grads
+from .fused import FUSED, cross_entropy, dense, dot, embedding, linear, log_softmax, rmsnorm, softmax
+from .fused import sum  # noqa: A004 - the API's name
+from .kernels import DensePlan, adam_update, nll_rows, sgd_update, zero_grads
 from .ops import TABLE, UNARY_OPS
 from .tape import Tape, assign, compile  # noqa: A004
-from .value import Value, _leaf, topo_order  # noqa: F401 - _leaf: pickles of Values name it
+from .value import Value, _leaf, grad_enabled, set_grad_enabled, topo_order  # noqa: F401 - pickles name _leaf
 
 BACKEND = "pure"
 OPS = tuple(TABLE) + tuple(FUSED)  # every op id, as csrc/op_table.h names them

@@ -15,9 +15,8 @@ import math
 from collections import namedtuple
 
 from .. import checks
-from .kernels import grad_enabled, set_grad_enabled
 from .ops import TABLE, float_pow
-from .value import Value, forget_children, make
+from .value import Value, forget_children, grad_enabled, make, set_grad_enabled
 
 Fused = namedtuple("Fused", "name compute backward local_grads")
 MUL = TABLE["mul"]
@@ -330,24 +329,6 @@ def cross_entropy(logits, target):
     return make(FUSED["nll"], xs + [t])
 
 
-def nll_rows(rows, targets):
-    """cross_entropy(row, t) for each row and target, one node each: the
-    kernel losses.py calls for a batch. Returns None unless every row is a
-    list of C plain Values (C the same for all) and every target an int in
-    [0, C): losses.py then takes its own path, which handles everything else
-    and words the errors."""
-    if not rows or len(targets) != len(rows) or type(rows[0]) is not list or not rows[0]:
-        return None
-    classes = len(rows[0])
-    index = [_class_index_or_none(t, classes) for t in targets]  # first: an __index__ may run any code
-    if None in index:
-        return None
-    frozen = [tuple(row) for row in rows if type(row) is list and len(row) == classes]
-    if len(frozen) != len(rows) or any(type(v) is not Value for row in frozen for v in row):
-        return None
-    return [make(FUSED["nll"], row + (Value(float(t)),)) for row, t in zip(frozen, index)]
-
-
 def embedding(table, index):
     """table[int(index.data)] as one node per column, each over the whole
     column and the index, so a tape replays it with a new index; only the
@@ -367,49 +348,6 @@ def embedding(table, index):
                 raise checks.holds("embedding: the table", v, "a Value")
     i = _index_value(index, len(rows), "embedding")
     return [make(FUSED["embed"], [row[j] for row in rows] + [i]) for j in range(len(rows[0]))]
-
-
-class DensePlan:
-    """A stack of dense layers called as one: micrograd_fast.nn's MLP makes
-    one from its parts and calls it instead of each Layer in turn. Calling it
-    returns what the layers would, or None when it no longer applies: the
-    lists it was made from (model.layers, each layer.neurons) now hold other
-    parts, a weight list changed length, or x is not a list of Values and
-    numbers of the right size. nn.py then calls the layers one by one, which
-    also words the errors."""
-
-    def __init__(self, parts, weights, biases, relus):
-        parts = tuple(parts)
-        for p in parts:
-            if type(p) is not list:
-                raise checks.must_be("DensePlan: parts", "lists", p)
-        self._parts = [(p, tuple(p)) for p in parts]  # each list, and what it must keep holding
-        self._weights = [tuple(w) for w in weights]
-        self._biases = [tuple(b) for b in biases]
-        self._relus = [bool(r) for r in relus]
-        if not len(self._weights) == len(self._biases) == len(self._relus):
-            raise checks.plan_layers_differ()
-        for ws, bs in zip(self._weights, self._biases):
-            if len(ws) == 0 or len(ws) != len(bs):
-                raise checks.plan_layer_unmatched()
-            for b in bs:
-                if not isinstance(b, Value):
-                    raise checks.is_not("DensePlan: bias", b, "a Value")
-
-    def __call__(self, xs):
-        for part, contents in self._parts:
-            if len(part) != len(contents) or any(now is not then for now, then in zip(part, contents)):
-                return None
-        if type(xs) is not list and type(xs) is not tuple:
-            return None
-        if any(type(v) is not Value and type(v) is not float and type(v) is not int for v in xs):
-            return None
-        x = [v if type(v) is Value else Value(v) for v in xs]
-        for ws, bs, relu in zip(self._weights, self._biases, self._relus):
-            if any(type(w) is not list or len(w) != len(x) for w in ws):
-                return None
-            x = dense(ws, bs, x, relu)
-        return x[0] if len(x) == 1 else x
 
 
 def _value_operand(x, where):
@@ -437,11 +375,3 @@ def _index_value(index, n, where):
         checks.index_of(index.data, n, where)
         return index
     return Value(float(checks.class_index(index, n, where)))
-
-
-def _class_index_or_none(target, classes):
-    """checks.class_index(target, classes), or None where it refuses."""
-    try:
-        return checks.class_index(target, classes, "cross_entropy")
-    except (TypeError, IndexError):
-        return None

@@ -9,9 +9,9 @@ lecture's label) goes to its own __dict__.
 """
 
 import functools
+import threading
 
 from .. import checks
-from .kernels import grad_enabled
 from .ops import TABLE, UNARY_OPS
 
 ADD, MUL, POW, POWV = TABLE["add"], TABLE["mul"], TABLE["pow"], TABLE["powv"]
@@ -215,9 +215,23 @@ def _unary(op_id):
 for _id in UNARY_OPS:
     setattr(Value, _id, _unary(_id))
 Value.__abs__ = Value.abs  # abs(v) is v.abs()
-Value.__module__ = "micrograd_fast.reference"  # where pickles find it (reference.py until 0.1)
+Value.__module__ = "micrograd_fast.reference"  # what pickles name (reference.py was a module)
 
 ENGINE_NAMES = checks.VALUE_ATTRIBUTES | set(Value.__slots__)  # a pickle may not set these
+
+
+# The recording switch that micrograd_fast.no_grad flips: per thread, like
+# PyTorch's. Off, an op's result is a leaf.
+_recording = threading.local()
+
+
+def grad_enabled():
+    """Whether ops on this thread record their children (see no_grad)."""
+    return getattr(_recording, "enabled", True)
+
+
+def set_grad_enabled(enabled):
+    _recording.enabled = bool(enabled)
 
 
 def make(rule, children, arg=(), op=None):
