@@ -30,7 +30,9 @@ def test_engines_agree_bit_for_bit(program):
     assert repr(run(compiled, program)) == repr(run(reference, program))
 
 
-@given(programs(UPSTREAM_OPS, numbers=AWAY_FROM_ZERO))
+# x ** 0 has slope 0 everywhere on our engines (PyTorch's); micrograd's
+# formula, 0 * x ** -1, divides by zero at 0: a deliberate difference
+@given(programs(UPSTREAM_OPS, numbers=AWAY_FROM_ZERO, exponents=st.sampled_from([2, 3, -1, 0.5, -0.5, 1.5, 2.0])))
 def test_engines_agree_with_upstream(program):
     upstream = pytest.importorskip("micrograd.engine")
     assert_close(run(compiled, program), run(upstream, program))
