@@ -81,7 +81,9 @@ typedef struct mg_value {
 /* The children of n, in the order the graph walks them. */
 static inline Py_ssize_t mg_children(const mg_node *n, PyObject *const **kids)
 {
-    switch (mg_op_layout[n->op]) {
+    switch ((enum mg_children_layout)mg_op_layout[n->op]) {
+    case MG_NO_CHILDREN:
+        return 0;
     case MG_ONE_CHILD:
         *kids = n->u.kids;
         return 1;
@@ -96,9 +98,8 @@ static inline Py_ssize_t mg_children(const mg_node *n, PyObject *const **kids)
             return 0;
         *kids = n->u.nary->children;
         return n->u.nary->count;
-    default:
-        return 0;
     }
+    return 0;
 }
 
 #endif

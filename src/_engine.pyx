@@ -40,4 +40,9 @@ include "transformer.pxi"
 include "tape.pxi"
 include "kernels.pxi"
 
-mg_value_type_ready(<PyTypeObject *>Value)  # before any Value exists
+mg_value_type_ready(<PyTypeObject *>Value)  # before any Value exists; makes the op ids
+
+# The ops' ids, from csrc/op_table.h: every op that computes, and the unary
+# ones, which are also Value's methods.
+OPS = mg_computing_op_ids()
+UNARY_OPS = mg_unary_op_ids()
