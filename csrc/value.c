@@ -8,32 +8,26 @@
 
 PyTypeObject *mg_value_type = NULL;
 
-PyObject *mg_free_values[MG_FREE_VALUES_MAX];
-int mg_free_values_count = 0;
-
 /* Freeing a long chain would recurse through the children, one C frame per
- * node. Instead, a child whose last reference a dealloc drops goes on this
- * list, and the outermost dealloc frees the list in a loop: a 10^7-deep
- * graph frees with constant stack depth. Only the GIL's holder touches it. */
-static PyObject **doomed = NULL;
-static Py_ssize_t doomed_count = 0, doomed_cap = 0;
-static int freeing_doomed = 0;
-
+ * node. Instead, a child whose last reference a dealloc drops goes on the
+ * deferred list (process_state.h), and the outermost dealloc frees the list
+ * in a loop: a 10^7-deep graph frees with constant stack depth. */
 static inline void drop_child(PyObject *child)
 {
     /* a leaf frees without touching anything else: no need to defer it */
     if (Py_REFCNT(child) == 1 && Py_TYPE(child) == mg_value_type && MG_NODE(child)->op != MG_LEAF) {
-        if (doomed_count == doomed_cap) {
-            Py_ssize_t cap = doomed_cap ? 2 * doomed_cap : 256;
-            PyObject **p = PyMem_Realloc(doomed, (size_t)cap * sizeof(PyObject *));
+        struct mg_deferred_frees *d = &mg_deferred_frees;
+        if (d->count == d->cap) {
+            Py_ssize_t cap = d->cap ? 2 * d->cap : 256;
+            PyObject **p = PyMem_Realloc(d->values, (size_t)cap * sizeof(PyObject *));
             if (p == NULL) {
                 Py_DECREF(child);  /* out of memory: recurse, as CPython would */
                 return;
             }
-            doomed = p;
-            doomed_cap = cap;
+            d->values = p;
+            d->cap = cap;
         }
-        doomed[doomed_count++] = child;  /* our reference moves to the list */
+        d->values[d->count++] = child;  /* our reference moves to the list */
         return;
     }
     Py_DECREF(child);
@@ -60,11 +54,11 @@ static void value_dealloc(PyObject *o)
         mg_free_values[mg_free_values_count++] = o;
     else
         Py_TYPE(o)->tp_free(o);
-    if (!freeing_doomed) {
-        freeing_doomed = 1;
-        while (doomed_count > 0)
-            Py_DECREF(doomed[--doomed_count]);  /* its dealloc lists its own children */
-        freeing_doomed = 0;
+    if (!mg_deferred_frees.draining) {
+        mg_deferred_frees.draining = 1;
+        while (mg_deferred_frees.count > 0)  /* each dealloc lists its own children */
+            Py_DECREF(mg_deferred_frees.values[--mg_deferred_frees.count]);
+        mg_deferred_frees.draining = 0;
     }
 }
 
