@@ -1,7 +1,8 @@
 /* The parts of the Value type that Cython cannot express: freeing without
  * recursion, the GC slots that see the C-level children, closure and
  * attributes, attribute access without a __dict__ pointer, micrograd's
- * operators, the fast path of Value(x), and the unary ops' methods. */
+ * operators, the fast path of Value(x); the unary ops' methods are
+ * unary_methods.c's. */
 #include <stddef.h>
 #include "attributes.h"
 #include "value.h"
@@ -293,91 +294,9 @@ static PyObject *value_vectorcall(PyObject *type, PyObject *const *args, size_t 
     return out;
 }
 
-/* --- the unary ops' methods, v.relu(), v.sin(), ...: one per row of
- * op_table.h's MG_UNARY_OPS, named by the op's id; abs(v) too.
- *
- * Each is a C function of one argument, the Value, bound the way a Python
- * function is (an instancemethod: v.relu makes a bound method): with our own
- * tp_getattro, a call v.relu() makes a bound object either way, and a method
- * descriptor's bound builtin costs more to make and free. So the function
- * checks its argument itself. Each inlines the node's making, down to its
- * op's own forward. */
-#if defined(__GNUC__) || defined(__clang__)
-#define MG_FLATTEN __attribute__((flatten))
-#else
-#define MG_FLATTEN
-#endif
-
-static PyObject *not_a_value(const char *id, PyObject *self)
-{
-    PyErr_Format(PyExc_TypeError, "Value.%s() needs a Value, not %.100s", id, Py_TYPE(self)->tp_name);
-    return NULL;
-}
-
-#define MG_UNARY_METHOD(code, name, layout, forward, local, doc)                    \
-    static MG_FLATTEN PyObject *method_##code(PyObject *unused, PyObject *self)     \
-    {                                                                               \
-        (void)unused;                                                               \
-        if (Py_TYPE(self) != mg_value_type && !mg_is_value(self))                   \
-            return not_a_value(mg_op_ids[code], self);                              \
-        return mg_new_unary(code, self);                                            \
-    }
-MG_UNARY_OPS(MG_UNARY_METHOD)
-#undef MG_UNARY_METHOD
-
-static const struct { int code; PyCFunction function; const char *doc; } unary_rows[] = {
-#define MG_UNARY_ROW(code, name, layout, forward, local, doc) {code, method_##code, doc},
-    MG_UNARY_OPS(MG_UNARY_ROW)
-#undef MG_UNARY_ROW
-};
-#define UNARY_COUNT (sizeof(unary_rows) / sizeof(unary_rows[0]))
-
-/* The methods' definitions, made at import with the ids, and their
- * docstrings, which start with the signature help() shows. */
-static PyMethodDef unary_methods[UNARY_COUNT];
-static char unary_docs[UNARY_COUNT][200];
-
-static PyMethodDef abs_method = {"__abs__", method_MG_ABS, METH_O,
-                                 "__abs__(self, /)\n--\n\nabs(self): the abs op's node."};
-
-static PyObject *value_absolute(PyObject *v)
+static PyObject *value_absolute(PyObject *v)  /* abs(v): the abs op's node */
 {
     return mg_new_unary(MG_ABS, v);
-}
-
-static int add_method(PyTypeObject *type, PyMethodDef *def)
-{
-    PyObject *function = PyCFunction_NewEx(def, NULL, NULL), *method;
-    int r = -1;
-    if (function == NULL)
-        return -1;
-    method = PyInstanceMethod_New(function);
-    if (method != NULL)
-        r = PyDict_SetItemString(type->tp_dict, def->ml_name, method);
-    Py_DECREF(function);
-    Py_XDECREF(method);
-    return r;
-}
-
-static int add_unary_methods(PyTypeObject *type)
-{
-    size_t i;
-    for (i = 0; i < UNARY_COUNT; i++) {
-        const char *id = mg_op_ids[unary_rows[i].code];
-        int n = PyOS_snprintf(unary_docs[i], sizeof(unary_docs[i]), "%s(self, /)\n--\n\n%s",
-                              id, unary_rows[i].doc);
-        if (n < 0 || (size_t)n >= sizeof(unary_docs[i])) {
-            PyErr_Format(PyExc_ImportError, "micrograd_fast._engine: the doc of %s is too long", id);
-            return -1;
-        }
-        unary_methods[i].ml_name = id;
-        unary_methods[i].ml_meth = unary_rows[i].function;
-        unary_methods[i].ml_flags = METH_O;
-        unary_methods[i].ml_doc = unary_docs[i];
-        if (add_method(type, &unary_methods[i]) < 0)
-            return -1;
-    }
-    return add_method(type, &abs_method);
 }
 
 int mg_value_type_ready(PyTypeObject *type)
@@ -399,7 +318,7 @@ int mg_value_type_ready(PyTypeObject *type)
     name_data = PyUnicode_InternFromString("data");
     name_grad = PyUnicode_InternFromString("grad");
     if (name_data == NULL || name_grad == NULL || mg_op_table_ready() < 0
-        || add_unary_methods(type) < 0)
+        || mg_add_unary_methods(type) < 0)
         return -1;
     mg_value_type = type;
     /* Cython makes a type with no object fields one the GC does not know;

@@ -19,6 +19,10 @@ extern PyTypeObject *mg_value_type;
  * exception. */
 int mg_value_type_ready(PyTypeObject *type);
 
+/* Adds a method per unary op (v.relu(), ...) and __abs__ to the type
+ * (unary_methods.c). 0, or -1 with an exception. */
+int mg_add_unary_methods(PyTypeObject *type);
+
 /* micrograd's operators, with a Value on either side and a Value or a real
  * number on the other (NotImplemented otherwise), building micrograd's exact
  * graph: a - b is a + (b * -1), a / b is a * b**-1, -a is a * -1. They are
