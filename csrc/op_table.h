@@ -20,8 +20,8 @@
  *   err    an int * that a float_math.h helper sets to an mg_error code
  * From these rows ops.h generates each op's forward, its chain rule (the
  * local derivative times out.grad added to each child's grad: microgpt's
- * rule, `child.grad += local * out.grad`) and its _local_grads, and value.c
- * makes each unary op a Value method. The reference engine's op table
+ * rule, `child.grad += local * out.grad`) and its _local_grads, and
+ * unary_methods.c makes each unary op a Value method. The reference engine's op table
  * (micrograd_fast/reference/ops.py) has the same expressions, so the two
  * engines agree bit for bit. The fused ops keep hand-written cases
  * (fused.h). Every switch over op codes lists every code (no default:

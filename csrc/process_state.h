@@ -10,7 +10,7 @@
  *
  * Besides these, a few things are set once, at import (under the GIL), and
  * only read after: mg_value_type and the interned "data" and "grad" (value.c),
- * the op ids (op_table.c), the unary ops' method definitions (value.c).
+ * the op ids (op_table.c), the unary ops' method type (unary_methods.c).
  */
 #ifndef MG_PROCESS_STATE_H
 #define MG_PROCESS_STATE_H

@@ -189,7 +189,7 @@ cdef class Value:
         return mg_value_negative(self)
 
     # relu, tanh, exp, log, sigmoid, sin, cos, abs, sqrt (and __abs__): one
-    # method per unary row of csrc/op_table.h, which csrc/value.c installs.
+    # method per unary row of csrc/op_table.h, made by csrc/unary_methods.c.
 
     def backward(self):
         mg_raise(mg_backward(<PyObject *>self))
