@@ -50,13 +50,13 @@ enum mg_children_layout {
 #define MG_BINARY_OPS(X)                                                                        \
     X(MG_ADD,  "+",  MG_TWO_CHILDREN,      a + b,             1.0, 1.0)                         \
     X(MG_MUL,  "*",  MG_TWO_CHILDREN,      a * b,             b,   a)                           \
-    /* a ** 2, _op '**2': x ** 0 has slope 0 everywhere (PyTorch's), 0 ** -1 is no error */     \
+    /* a ** 2, _op '**2': x ** 0 has slope 0 everywhere (PyTorch's; no 0 ** -1 at 0) */          \
     X(MG_POW,  "**", MG_BASE_AND_EXPONENT, mg_pow(a, b, err),                                   \
       b == 0.0 ? 0.0 : b * mg_pow(a, b - 1, err), MG_NOT_A_CHILD)                               \
     X(MG_POWV, "**", MG_TWO_CHILDREN,      mg_pow(a, b, err), /* a ** b, b a Value */           \
       b * mg_pow(a, b - 1, err), mg_pow_exponent_slope(a, out))
 
-/* X(code, _op, children, forward, d out / d a, what the Value method returns)
+/* X(code, _op, children, forward, d out / d a, the Value method's docstring)
  * The forwards are Python's math functions, with their errors (mg_math_1);
  * the derivatives take PyTorch's value at a kink (slope 0 at 0 for relu and
  * abs) and at a pole (sqrt's inf at 0). */
