@@ -11,7 +11,9 @@ from setuptools import Extension, setup
 # always the C library's, as Python's float ** calls it: gcc would otherwise
 # fold pow(x, -1.0) with a constant exponent into 1.0 / x, which rounds
 # differently (0.9999999999999999 ** -1 is 1.0 in Python).
-compile_args = ["-O3", "-ffp-contract=off", "-fno-strict-aliasing", "-fno-builtin-pow"]
+# -Werror=switch: a switch over op codes lists every code (csrc/op_table.h),
+# so an op without a case is a compile error.
+compile_args = ["-O3", "-ffp-contract=off", "-fno-strict-aliasing", "-fno-builtin-pow", "-Werror=switch"]
 link_args = []
 if os.environ.get("MICROGRAD_FAST_SANITIZE"):
     # make asan: AddressSanitizer + UndefinedBehaviorSanitizer build

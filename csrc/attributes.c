@@ -1,15 +1,10 @@
 #include "attributes.h"
+#include "process_state.h"
 
 /* Open addressing with linear probing, keyed by the Value's address; a
- * removal shifts later entries back, so there are no tombstones. Only the
- * GIL's holder touches it. */
-typedef struct {
-    PyObject *key;    /* the Value, not a reference */
-    PyObject *attrs;  /* its dict, a strong reference */
-} entry;
-
-static entry *slots = NULL;
-static size_t capacity = 0, used = 0;  /* capacity: 0 or a power of two */
+ * removal shifts later entries back, so there are no tombstones. The table
+ * is process_state.h's mg_attribute_table. */
+typedef struct mg_attribute_entry entry;
 
 static size_t home_of(PyObject *key, size_t mask)
 {
@@ -21,12 +16,12 @@ static size_t home_of(PyObject *key, size_t mask)
 
 static entry *find(PyObject *key)
 {
-    size_t i, mask = capacity - 1;
-    if (capacity == 0)
+    size_t i, mask = mg_attribute_table.capacity - 1;
+    if (mg_attribute_table.capacity == 0)
         return NULL;
-    for (i = home_of(key, mask); slots[i].key != NULL; i = (i + 1) & mask)
-        if (slots[i].key == key)
-            return &slots[i];
+    for (i = home_of(key, mask); mg_attribute_table.slots[i].key != NULL; i = (i + 1) & mask)
+        if (mg_attribute_table.slots[i].key == key)
+            return &mg_attribute_table.slots[i];
     return NULL;
 }
 
@@ -41,16 +36,18 @@ static void insert(entry *table, size_t mask, PyObject *key, PyObject *attrs)
 
 static int grow(void)
 {
-    size_t i, new_capacity = capacity ? 2 * capacity : 64;
+    size_t i, new_capacity = mg_attribute_table.capacity ? 2 * mg_attribute_table.capacity : 64;
     entry *table = PyMem_Calloc(new_capacity, sizeof(entry));
     if (table == NULL)
         return -1;
-    for (i = 0; i < capacity; i++)
-        if (slots[i].key != NULL)
-            insert(table, new_capacity - 1, slots[i].key, slots[i].attrs);
-    PyMem_Free(slots);
-    slots = table;
-    capacity = new_capacity;
+    for (i = 0; i < mg_attribute_table.capacity; i++) {
+        const entry *e = &mg_attribute_table.slots[i];
+        if (e->key != NULL)
+            insert(table, new_capacity - 1, e->key, e->attrs);
+    }
+    PyMem_Free(mg_attribute_table.slots);
+    mg_attribute_table.slots = table;
+    mg_attribute_table.capacity = new_capacity;
     return 0;
 }
 
@@ -65,19 +62,19 @@ PyObject *mg_attributes_make(PyObject *o)
     PyObject *attrs = mg_attributes_of(o);
     if (attrs != NULL)
         return attrs;
-    if (3 * (used + 1) > 2 * capacity && grow() < 0)
+    if (3 * (mg_attribute_table.used + 1) > 2 * mg_attribute_table.capacity && grow() < 0)
         return PyErr_NoMemory();
     attrs = PyDict_New();
     if (attrs == NULL)
         return NULL;
-    insert(slots, capacity - 1, o, attrs);
-    used++;
+    insert(mg_attribute_table.slots, mg_attribute_table.capacity - 1, o, attrs);
+    mg_attribute_table.used++;
     return attrs;
 }
 
 PyObject *mg_attributes_take(PyObject *o)
 {
-    size_t mask = capacity - 1, hole, i;
+    size_t mask = mg_attribute_table.capacity - 1, hole, i;
     PyObject *attrs;
     entry *e = find(o);
     if (e == NULL)
@@ -85,16 +82,16 @@ PyObject *mg_attributes_take(PyObject *o)
     attrs = e->attrs;
     /* backward-shift deletion: move up each later entry of the run that
      * may sit at the hole (its home is not cyclically in (hole, i]) */
-    hole = (size_t)(e - slots);
-    for (i = (hole + 1) & mask; slots[i].key != NULL; i = (i + 1) & mask) {
-        size_t home = home_of(slots[i].key, mask);
+    hole = (size_t)(e - mg_attribute_table.slots);
+    for (i = (hole + 1) & mask; mg_attribute_table.slots[i].key != NULL; i = (i + 1) & mask) {
+        size_t home = home_of(mg_attribute_table.slots[i].key, mask);
         if (((i - home) & mask) >= ((i - hole) & mask)) {
-            slots[hole] = slots[i];
+            mg_attribute_table.slots[hole] = mg_attribute_table.slots[i];
             hole = i;
         }
     }
-    slots[hole].key = NULL;
-    slots[hole].attrs = NULL;
-    used--;
+    mg_attribute_table.slots[hole].key = NULL;
+    mg_attribute_table.slots[hole].attrs = NULL;
+    mg_attribute_table.used--;
     return attrs;
 }

@@ -25,7 +25,9 @@
     X(MG_ERR_NOT_INTEGRAL,   PyExc_ValueError,        0,                                    \
       "a Value used as an index (an embedding's row, a cross_entropy's target) must hold an integer") \
     X(MG_ERR_NOT_EXPSUM,     PyExc_RuntimeError,      0,                                    \
-      "a softmax's expsum node was given a _backward of its own: build the softmax again")
+      "a softmax's expsum node was given a _backward of its own: build the softmax again") \
+    X(MG_ERR_NO_CASE,        PyExc_SystemError,       0,                                    \
+      "micrograd_fast: a node's op code has no case in csrc/ops.h (a bug: please report it)")
 
 enum mg_error {
     MG_OK = 0,

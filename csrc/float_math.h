@@ -1,6 +1,7 @@
 /* Python's float arithmetic in C: the same results bit for bit, and the same
  * errors (as mg_error codes), so both engines agree on every input.
- * Mirrors CPython's float_pow and mathmodule's exp and log. */
+ * Mirrors CPython's float_pow and float division, and mathmodule's math_1
+ * (sin, cos, sqrt, fabs, exp, ...) and log. */
 #ifndef MG_FLOAT_MATH_H
 #define MG_FLOAT_MATH_H
 
@@ -61,12 +62,24 @@ static inline double mg_pow(double x, double y, int *err)
     return negate ? -r : r;
 }
 
+/* func(x) as CPython's mathmodule math_1 calls it, for the math functions
+ * that are one libm call (math.sin, cos, sqrt, fabs, exp, ...): a NaN from a
+ * non-NaN is a domain error (sqrt(-1), sin(inf)); an infinite result from a
+ * finite x an overflow if the function can_overflow (exp), else a domain
+ * error (a pole). */
+static inline double mg_math_1(double x, double (*func)(double), int can_overflow, int *err)
+{
+    double r = func(x);
+    if (isnan(r) && !isnan(x))
+        *err = MG_ERR_MATH_DOMAIN;
+    else if (isinf(r) && isfinite(x))
+        *err = can_overflow ? MG_ERR_MATH_RANGE : MG_ERR_MATH_DOMAIN;
+    return r;
+}
+
 static inline double mg_exp(double x, int *err)
 {
-    double r = exp(x);
-    if (isinf(r) && isfinite(x))
-        *err = MG_ERR_MATH_RANGE;
-    return r;
+    return mg_math_1(x, exp, 1, err);
 }
 
 static inline double mg_log(double x, int *err)
@@ -75,6 +88,22 @@ static inline double mg_log(double x, int *err)
         return log(x);  /* log(inf) == inf */
     *err = MG_ERR_MATH_DOMAIN;
     return 0.0;
+}
+
+/* x / y as float division: y == 0 is Python's ZeroDivisionError. */
+static inline double mg_divide(double x, double y, int *err)
+{
+    if (y == 0.0) {
+        *err = MG_ERR_ZERO_DIVISION;
+        return 0.0;
+    }
+    return x / y;
+}
+
+/* PyTorch's sign, abs's slope: 0 at 0 (either zero), NaN at NaN. */
+static inline double mg_sign(double x)
+{
+    return x > 0.0 ? 1.0 : x < 0.0 ? -1.0 : x == 0.0 ? 0.0 : x;
 }
 
 /* 1 / (1 + e^-x) in the form that cannot overflow. */

@@ -22,6 +22,15 @@
 #define KID(n, i) MG_NODE((n)->u.kids[i])
 #define CHILD(e, i) MG_NODE((e)->children[i])
 
+/* The codes ops.h handles itself and never passes here. The switches below
+ * list them anyway, so that each names every code: a fused op without a
+ * case is a compile error (-Werror=switch), never a silent default. */
+#define MG_NOT_FUSED_CASES                                                          \
+    MG_BINARY_OPS(MG_OP_CASE)                                                       \
+    MG_UNARY_OPS(MG_OP_CASE)                                                        \
+    case MG_LEAF:                                                                   \
+    case MG_CUSTOM
+
 /* Python's max(): the first of the largest; NaN if the first is NaN. */
 static inline double mg_children_max(const mg_nary *e, Py_ssize_t count)
 {
@@ -86,7 +95,7 @@ static inline int mg_fused_forward(mg_node *out, double *r)
     mg_nary *e = mg_op_layout[out->op] == MG_CHILD_LIST ? out->u.nary : NULL;
     Py_ssize_t i = 0, n;
     double acc, shift, total;
-    switch (out->op) {
+    switch ((enum mg_op)out->op) {
     case MG_DOT:
         n = e->pairs;
         acc = e->count > 2 * n ? CHILD(e, 2 * n)->data : e->start;
@@ -141,9 +150,10 @@ static inline int mg_fused_forward(mg_node *out, double *r)
         if (err == MG_OK)
             *r = CHILD(e, i)->data;
         return err;
-    default:  /* custom ops keep the data they were given */
-        return MG_OK;
+    MG_NOT_FUSED_CASES:
+        break;
     }
+    return MG_ERR_NO_CASE;
 }
 
 static inline int mg_fused_backward(mg_node *out)
@@ -153,7 +163,7 @@ static inline int mg_fused_backward(mg_node *out)
     const mg_nary *e = mg_op_layout[out->op] == MG_CHILD_LIST ? out->u.nary : NULL;
     Py_ssize_t i = 0, n, t;
     double a, total;
-    switch (out->op) {
+    switch ((enum mg_op)out->op) {
     case MG_DOT:
         n = e->pairs;
         for (i = 0; i < n; i++) {
@@ -216,9 +226,10 @@ static inline int mg_fused_backward(mg_node *out)
         if (err == MG_OK)
             CHILD(e, i)->grad += g;
         return err;
-    default:
-        return MG_OK;
+    MG_NOT_FUSED_CASES:
+        break;
     }
+    return MG_ERR_NO_CASE;
 }
 
 /* d out / d child, for each child, into d[0..count) (see ops.h). */
@@ -228,7 +239,7 @@ static inline int mg_fused_local_grads(const mg_node *out, double *d)
     const mg_nary *e = mg_op_layout[out->op] == MG_CHILD_LIST ? out->u.nary : NULL;
     Py_ssize_t i, n, t = -1;
     double a;
-    switch (out->op) {
+    switch ((enum mg_op)out->op) {
     case MG_DOT:
         n = e->pairs;
         for (i = 0; i < n; i++) {
@@ -278,11 +289,13 @@ static inline int mg_fused_local_grads(const mg_node *out, double *d)
         for (i = 0; i <= n; i++)
             d[i] = (double)(i == t && err == MG_OK);
         return err;
-    default:
-        return MG_OK;
+    MG_NOT_FUSED_CASES:
+        break;
     }
+    return MG_ERR_NO_CASE;
 }
 
 #undef KID
 #undef CHILD
+#undef MG_NOT_FUSED_CASES
 #endif

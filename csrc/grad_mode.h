@@ -4,7 +4,8 @@
 #ifndef MG_GRAD_MODE_H
 #define MG_GRAD_MODE_H
 
-extern int mg_threads_without_grad;  /* changed only with the GIL held */
+#include "process_state.h"  /* the switch's state */
+
 int mg_thread_grad_enabled(void);
 void mg_set_grad_enabled(int enabled);
 

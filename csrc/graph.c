@@ -1,5 +1,6 @@
 #include "graph.h"
 #include "ops.h"
+#include "process_state.h"
 
 #if defined(__GNUC__) || defined(__clang__)
 #define MG_PREFETCH(p) __builtin_prefetch(p)
@@ -8,17 +9,11 @@
 #endif
 
 
-/* Each sort stamps the nodes it reaches with a fresh epoch: a visited mark
- * with no hash set and nothing to clear afterwards. 48 bits never wrap. */
-static uint64_t mg_epoch = 0;
-
-/* Scratch arrays kept between sorts, so that a training loop's backward()
- * neither allocates nor faults in fresh pages. A sort takes them (leaving
- * NULL, so a nested or concurrent sort allocates its own) and gives them back;
- * only the GIL's holder touches them. Very large ones are not kept. */
+/* Scratch arrays kept between sorts (process_state.h), so that a training
+ * loop's backward() neither allocates nor faults in fresh pages. A sort takes
+ * them (leaving NULL, so a nested or concurrent sort allocates its own) and
+ * gives them back. Very large ones are not kept. */
 #define KEEP_AT_MOST ((Py_ssize_t)1 << 22)
-static PyObject **spare_stack = NULL, **spare_order = NULL;
-static Py_ssize_t spare_stack_cap = 0, spare_order_cap = 0;
 
 static PyObject **take_spare(PyObject ***spare, Py_ssize_t *spare_cap, Py_ssize_t *cap)
 {
@@ -44,7 +39,7 @@ static void give_back(PyObject ***spare, Py_ssize_t *spare_cap, PyObject **a, Py
 
 void mg_free_order(PyObject **order, Py_ssize_t cap)
 {
-    give_back(&spare_order, &spare_order_cap, order, cap);
+    give_back(&mg_sort_scratch.order, &mg_sort_scratch.order_cap, order, cap);
 }
 
 /* Doubles *cap until it holds need elements; 0 on success. */
@@ -71,11 +66,11 @@ static int grow(PyObject ***array, Py_ssize_t *cap, Py_ssize_t need)
 
 Py_ssize_t mg_topo_order(PyObject *root, PyObject ***order_out, Py_ssize_t *order_cap_out)
 {
-    const uint64_t epoch = ++mg_epoch;
+    const uint64_t epoch = ++mg_sort_scratch.epoch;  /* a fresh visited mark: 48 bits never wrap */
     Py_ssize_t stack_cap, order_cap, depth = 0, count = 0;
     PyObject *next;
-    PyObject **stack = take_spare(&spare_stack, &spare_stack_cap, &stack_cap);
-    PyObject **order = take_spare(&spare_order, &spare_order_cap, &order_cap);
+    PyObject **stack = take_spare(&mg_sort_scratch.stack, &mg_sort_scratch.stack_cap, &stack_cap);
+    PyObject **order = take_spare(&mg_sort_scratch.order, &mg_sort_scratch.order_cap, &order_cap);
     if (stack == NULL || order == NULL)
         goto no_memory;
 
@@ -123,7 +118,7 @@ Py_ssize_t mg_topo_order(PyObject *root, PyObject ***order_out, Py_ssize_t *orde
         }
     }
 done:
-    give_back(&spare_stack, &spare_stack_cap, stack, stack_cap);
+    give_back(&mg_sort_scratch.stack, &mg_sort_scratch.stack_cap, stack, stack_cap);
     *order_out = order;
     *order_cap_out = order_cap;
     return count;

@@ -1,18 +1,22 @@
 /* The node: one scalar of the autograd graph, embedded in each Python Value.
  *
  * csrc/ is the engine's C, used by the Cython module in src/:
- *   op_table.h   every op's code, _op name and children's layout, once
+ *   op_table.h/.c  every op once: code, _op name, children's layout, and
+ *                an elementwise op's forward and local derivatives
  *   node.h       the node and the Value's layout (this file)
  *   errors.h/.c  error codes, with the exception and message of each
- *   float_math.h Python's float arithmetic (pow, exp, log), bit for bit
- *   ops.h        each op's forward, chain rule and local derivatives;
- *   fused.h      the same for the fused (n-ary) ops
+ *   float_math.h Python's float arithmetic (pow, exp, log, math_1), bit for bit
+ *   ops.h        each op's forward, chain rule and local derivatives, made
+ *                from the table's rows;
+ *   fused.h      the fused (n-ary) ops' hand-written ones
  *   graph.h/.c   topological order, backward, children bookkeeping
  *   tape.h/.c    replaying a recorded order
  *   value.h/.c   the Value type's node builders, slots, free list, GC
+ *   unary_methods.c  the unary ops' Value methods, made from the table
  *   operators.c  micrograd's operators, the type's number slots
  *   attributes.h/.c  attributes kept beside the nodes
  *   grad_mode.h/.c   the no_grad switch
+ *   process_state.h/.c  every piece of process-wide state (relies on the GIL)
  *
  * Children are strong references to other Values, and a child is always
  * older than its parent, so the graph itself has no cycles. Ordinary nodes are
@@ -81,7 +85,9 @@ typedef struct mg_value {
 /* The children of n, in the order the graph walks them. */
 static inline Py_ssize_t mg_children(const mg_node *n, PyObject *const **kids)
 {
-    switch (mg_op_layout[n->op]) {
+    switch ((enum mg_children_layout)mg_op_layout[n->op]) {
+    case MG_NO_CHILDREN:
+        return 0;
     case MG_ONE_CHILD:
         *kids = n->u.kids;
         return 1;
@@ -96,9 +102,8 @@ static inline Py_ssize_t mg_children(const mg_node *n, PyObject *const **kids)
             return 0;
         *kids = n->u.nary->children;
         return n->u.nary->count;
-    default:
-        return 0;
     }
+    return 0;
 }
 
 #endif

@@ -1,7 +1,7 @@
 /* Every op of the engine, declared once.
  *
- * Each row is X(code, _op name, children): the op's code, the string its
- * Value shows as `_op` (micrograd's names), and how its node stores its
+ * Each row starts X(code, _op name, children, ...): the op's code, the string
+ * its Value shows as `_op` (micrograd's names), and how its node stores its
  * children, which fixes the arity:
  *
  *   MG_NO_CHILDREN        a leaf                            arity 0
@@ -10,12 +10,29 @@
  *   MG_BASE_AND_EXPONENT  u.pow.base, the exponent a float  arity 1
  *   MG_CHILD_LIST         u.nary->children[0..count)        any arity
  *
- * The op enum, the children walk (sort, GC traversal, release), `_op`,
- * `_children` and the tape all derive from this table; an op's arithmetic
- * (forward, chain rule, local derivatives) is its case in ops.h.
+ * An op's id (micrograd_fast's OPS, and a unary op's Value method) is its
+ * code's name without MG_, lowercased: MG_LOG_SOFTMAX is log_softmax.
+ *
+ * An elementwise op is one row that also carries its arithmetic, written
+ * over the names
+ *   a, b   the operands' data (b: the second child's, or MG_POW's exponent)
+ *   out    the result's data (in the local derivatives: it is computed first)
+ *   err    an int * that a float_math.h helper sets to an mg_error code
+ * From these rows ops.h generates each op's forward, its chain rule (the
+ * local derivative times out.grad added to each child's grad: microgpt's
+ * rule, `child.grad += local * out.grad`) and its _local_grads, and
+ * unary_methods.c makes each unary op a Value method. The reference engine's op table
+ * (micrograd_fast/reference/ops.py) has the same expressions, so the two
+ * engines agree bit for bit. The fused ops keep hand-written cases
+ * (fused.h). Every switch over op codes lists every code (no default:
+ * -Werror=switch makes a missing case a compile error). Adding an op: a
+ * row here, a row in the reference's table, its method in _engine.pyi.
  */
 #ifndef MG_OP_TABLE_H
 #define MG_OP_TABLE_H
+
+#include <Python.h>
+#include <math.h>  /* NAN */
 
 enum mg_children_layout {
     MG_NO_CHILDREN = 0,
@@ -25,42 +42,97 @@ enum mg_children_layout {
     MG_CHILD_LIST,
 };
 
-#define MG_OP_TABLE(X)                                                          \
-    X(MG_LEAF,    "",        MG_NO_CHILDREN)                                    \
-    X(MG_ADD,     "+",       MG_TWO_CHILDREN)      /* a + b */                  \
-    X(MG_MUL,     "*",       MG_TWO_CHILDREN)      /* a * b */                  \
-    X(MG_POW,     "**",      MG_BASE_AND_EXPONENT) /* a ** 2: _op '**2' */      \
-    X(MG_POWV,    "**",      MG_TWO_CHILDREN)      /* a ** b, b a Value */      \
-    X(MG_RELU,    "ReLU",    MG_ONE_CHILD)                                      \
-    X(MG_TANH,    "tanh",    MG_ONE_CHILD)                                      \
-    X(MG_EXP,     "exp",     MG_ONE_CHILD)                                      \
-    X(MG_LOG,     "log",     MG_ONE_CHILD)                                      \
-    X(MG_SIGMOID, "sigmoid", MG_ONE_CHILD)                                      \
-    X(MG_CUSTOM,  "",        MG_CHILD_LIST)   /* Value(data, children, op): */  \
-                                              /* _op and _backward the user's */\
-    /* the fused ops (fused.h): one node where written-out code makes many */   \
-    X(MG_DOT,     "dot",     MG_CHILD_LIST)   /* start + w0*x0 + w1*x1 + ... */ \
-    X(MG_SUM,     "sum",     MG_CHILD_LIST)   /* start + v0 + v1 + ... */       \
-    X(MG_RMS_SCALE, "rmsnorm", MG_CHILD_LIST) /* (mean(x*x) + eps) ** -0.5 */   \
-    X(MG_EXPSUM,  "expsum",  MG_CHILD_LIST)   /* sum(exp(x - max(x))) */        \
-    X(MG_SOFTMAX, "softmax", MG_TWO_CHILDREN) /* x_i, its expsum: */            \
-                                              /* exp(x_i - max) / expsum */     \
-    X(MG_LOG_SOFTMAX, "log_softmax", MG_TWO_CHILDREN) /* x_i - max - log(expsum) */ \
-    X(MG_NLL,     "cross_entropy", MG_CHILD_LIST) /* logits, then the target: */ \
-                                              /* -log_softmax(logits)[target] */\
-    X(MG_EMBED,   "embedding", MG_CHILD_LIST) /* a column of a table, then */   \
+/* MG_POW's derivative with respect to its exponent, which is a number kept
+ * in the node and not a child: never applied (NaN if it ever were). */
+#define MG_NOT_A_CHILD NAN
+
+/* X(code, _op, children, forward, d out / d a, d out / d b) */
+#define MG_BINARY_OPS(X)                                                                        \
+    X(MG_ADD,  "+",  MG_TWO_CHILDREN,      a + b,             1.0, 1.0)                         \
+    X(MG_MUL,  "*",  MG_TWO_CHILDREN,      a * b,             b,   a)                           \
+    /* a ** 2, _op '**2': x ** 0 has slope 0 everywhere (PyTorch's; no 0 ** -1 at 0) */          \
+    X(MG_POW,  "**", MG_BASE_AND_EXPONENT, mg_pow(a, b, err),                                   \
+      b == 0.0 ? 0.0 : b * mg_pow(a, b - 1, err), MG_NOT_A_CHILD)                               \
+    X(MG_POWV, "**", MG_TWO_CHILDREN,      mg_pow(a, b, err), /* a ** b, b a Value */           \
+      b * mg_pow(a, b - 1, err), mg_pow_exponent_slope(a, out))
+
+/* X(code, _op, children, forward, d out / d a, the Value method's docstring)
+ * The forwards are Python's math functions, with their errors (mg_math_1);
+ * the derivatives take PyTorch's value at a kink (slope 0 at 0 for relu and
+ * abs) and at a pole (sqrt's inf at 0). */
+#define MG_UNARY_OPS(X)                                                                         \
+    X(MG_RELU,    "ReLU",    MG_ONE_CHILD, a < 0 ? 0.0 : a,           (double)(out > 0),        \
+      "max(0, x), as micrograd's relu (a NaN stays NaN).")                                      \
+    X(MG_TANH,    "tanh",    MG_ONE_CHILD, tanh(a),                   1.0 - out * out,          \
+      "The hyperbolic tangent, math.tanh(x).")                                                  \
+    X(MG_EXP,     "exp",     MG_ONE_CHILD, mg_math_1(a, exp, 1, err), out,                      \
+      "e ** x, math.exp(x) (OverflowError past 709.78).")                                       \
+    X(MG_LOG,     "log",     MG_ONE_CHILD, mg_log(a, err),            mg_divide(1.0, a, err),   \
+      "The natural logarithm, math.log(x) (ValueError for x <= 0).")                            \
+    X(MG_SIGMOID, "sigmoid", MG_ONE_CHILD, mg_sigmoid(a),             out * (1.0 - out),        \
+      "1 / (1 + e ** -x), computed so that it cannot overflow.")                                \
+    X(MG_SIN,     "sin",     MG_ONE_CHILD, mg_math_1(a, sin, 0, err), cos(a),                   \
+      "The sine, math.sin(x) (ValueError for an infinite x).")                                  \
+    X(MG_COS,     "cos",     MG_ONE_CHILD, mg_math_1(a, cos, 0, err), -sin(a),                  \
+      "The cosine, math.cos(x) (ValueError for an infinite x).")                                \
+    X(MG_ABS,     "abs",     MG_ONE_CHILD, mg_math_1(a, fabs, 0, err), mg_sign(a),              \
+      "|x|, math.fabs(x), as abs(v) gives; its slope is 0 at 0.")                               \
+    X(MG_SQRT,    "sqrt",    MG_ONE_CHILD, mg_math_1(a, sqrt, 0, err), 0.5 / out,               \
+      "The square root, math.sqrt(x) (ValueError for x < 0).")
+
+/* X(code, _op, children): the fused ops (fused.h), one node where
+ * written-out code makes many */
+#define MG_FUSED_OPS(X)                                                                         \
+    X(MG_DOT,     "dot",     MG_CHILD_LIST)   /* start + w0*x0 + w1*x1 + ... */                 \
+    X(MG_SUM,     "sum",     MG_CHILD_LIST)   /* start + v0 + v1 + ... */                       \
+    X(MG_RMS_SCALE, "rmsnorm", MG_CHILD_LIST) /* (mean(x*x) + eps) ** -0.5 */                   \
+    X(MG_EXPSUM,  "expsum",  MG_CHILD_LIST)   /* sum(exp(x - max(x))) */                        \
+    X(MG_SOFTMAX, "softmax", MG_TWO_CHILDREN) /* x_i, its expsum: exp(x_i - max) / expsum */    \
+    X(MG_LOG_SOFTMAX, "log_softmax", MG_TWO_CHILDREN) /* x_i - max - log(expsum) */             \
+    X(MG_NLL,     "cross_entropy", MG_CHILD_LIST) /* logits, then the target: */                \
+                                              /* -log_softmax(logits)[target] */                \
+    X(MG_EMBED,   "embedding", MG_CHILD_LIST) /* a column of a table, then */                   \
                                               /* the index: column[index] */
 
+/* Every op in code order: the ops that compute (OPS: the elementwise, then
+ * the fused) between a leaf and a custom node, Value(data, children, op),
+ * whose _op and _backward are the user's. */
+#define MG_OP_TABLE(X)                                                                          \
+    X(MG_LEAF,    "",        MG_NO_CHILDREN)                                                    \
+    MG_BINARY_OPS(X)                                                                            \
+    MG_UNARY_OPS(X)                                                                             \
+    X(MG_CUSTOM,  "",        MG_CHILD_LIST)                                                     \
+    MG_FUSED_OPS(X)
+
 enum mg_op {
-#define MG_OP_CODE(code, name, layout) code,
+#define MG_OP_CODE(code, ...) code,
     MG_OP_TABLE(MG_OP_CODE)
 #undef MG_OP_CODE
-    MG_NUM_OPS
 };
+
+/* A separate enum, so that a switch over enum mg_op need not list it. */
+enum {
+#define MG_OP_COUNT(code, ...) +1
+    MG_NUM_OPS = 0 MG_OP_TABLE(MG_OP_COUNT),
+#undef MG_OP_COUNT
+};
+
+/* A case label per row: switches list every code (see above). */
+#define MG_OP_CASE(code, ...) case code:
 
 /* Per op code: its _op (MG_POW appends its exponent, MG_CUSTOM has its own)
  * and its children's layout (op_table.c fills both from the table). */
 extern const char *const mg_op_names[MG_NUM_OPS];
 extern const unsigned char mg_op_layout[MG_NUM_OPS];
+
+/* Each op's id, as above; the table is made once, at import, by
+ * mg_op_table_ready (0, or -1 with an exception). */
+extern const char *mg_op_ids[MG_NUM_OPS];
+int mg_op_table_ready(void);
+
+/* The ids of the ops that compute, in code order, and of the unary ones:
+ * new tuples of str, or NULL with an exception. */
+PyObject *mg_computing_op_ids(void);
+PyObject *mg_unary_op_ids(void);
 
 #endif

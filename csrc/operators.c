@@ -144,14 +144,14 @@ PyObject *mg_value_subtract(PyObject *a, PyObject *b)
  * last answer is kept. */
 static double reciprocal(double x, int *err)
 {
-    static double last_x = 1.0, last_reciprocal = 1.0;
+    struct mg_last_reciprocal *const last = &mg_last_reciprocal;  /* process_state.h */
     double r;
-    if (memcmp(&x, &last_x, sizeof x) == 0)
-        return last_reciprocal;
+    if (memcmp(&x, &last->x, sizeof x) == 0)
+        return last->reciprocal;
     r = mg_pow(x, -1.0, err);
     if (*err == MG_OK) {
-        last_x = x;
-        last_reciprocal = r;
+        last->x = x;
+        last->reciprocal = r;
     }
     return r;
 }

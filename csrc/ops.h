@@ -1,90 +1,113 @@
-/* Each op's forward (recompute out->data from the children) and local chain
- * rule (push out->grad into the children). Eager ops, backward() and the tape
- * all call these, so the three can never disagree. The expressions and their
- * order of evaluation are exactly those of micrograd_fast/reference.py. */
+/* Each op's forward (recompute the node's data from its children), local
+ * chain rule (push the node's grad into its children) and local derivatives.
+ * Eager ops, backward() and the tape all call these, so the three can never
+ * disagree. The elementwise cases are generated from op_table.h's rows; the
+ * fused ops' are fused.h's, a custom op's the user's. */
 #ifndef MG_OPS_H
 #define MG_OPS_H
 
 #include "float_math.h"
 #include "fused.h"
 
-#define KID(n, i) MG_NODE((n)->u.kids[i])
-#define BASE(n) MG_NODE((n)->u.pow.base)
-#define CHILD(e, i) MG_NODE((e)->children[i])
-
-/* Returns MG_OK, or an error code with out->data unchanged. */
-static inline int mg_forward(mg_node *out)
+/* An elementwise op's first child (MG_POW's base) and the second operand's
+ * data (the second child's, or MG_POW's exponent). The layout is a constant
+ * in each generated case, so the choice costs nothing. */
+static inline mg_node *mg_first_child(const mg_node *n, int layout)
 {
-    int err = MG_OK;
-    double r;
-    switch (out->op) {
-    case MG_ADD: r = KID(out, 0)->data + KID(out, 1)->data; break;
-    case MG_MUL: r = KID(out, 0)->data * KID(out, 1)->data; break;
-    case MG_POW: r = mg_pow(BASE(out)->data, out->u.pow.exponent, &err); break;
-    case MG_POWV: r = mg_pow(KID(out, 0)->data, KID(out, 1)->data, &err); break;
-    case MG_RELU: {
-        double a = KID(out, 0)->data;
-        r = a < 0 ? 0.0 : a;
-        break;
+    return MG_NODE(layout == MG_BASE_AND_EXPONENT ? n->u.pow.base : n->u.kids[0]);
+}
+
+static inline double mg_second_operand(const mg_node *n, int layout)
+{
+    return layout == MG_BASE_AND_EXPONENT ? n->u.pow.exponent : MG_NODE(n->u.kids[1])->data;
+}
+
+/* The names a row's expressions use (op_table.h): a, b, out (the node's
+ * data, in the derivatives) and err (&status, declared by each function).
+ * Not every row reads every one. */
+#define MG_OPERAND_A(layout)                                                        \
+    mg_node *const first = mg_first_child(node, layout);                            \
+    const double a = first->data;                                                   \
+    (void)a
+#define MG_OPERANDS_A_B(layout)                                                     \
+    MG_OPERAND_A(layout);                                                           \
+    const double b = mg_second_operand(node, layout);                               \
+    (void)b
+#define MG_RESULT                                                                   \
+    const double out = node->data;                                                  \
+    (void)out
+
+#define MG_FORWARD_BINARY(code, name, layout, forward, local_a, local_b)           \
+    case code: {                                                                    \
+        MG_OPERANDS_A_B(layout);                                                    \
+        r = (forward);                                                              \
+        goto computed;                                                              \
     }
-    case MG_TANH: r = tanh(KID(out, 0)->data); break;
-    case MG_EXP: r = mg_exp(KID(out, 0)->data, &err); break;
-    case MG_LOG: r = mg_log(KID(out, 0)->data, &err); break;
-    case MG_SIGMOID: r = mg_sigmoid(KID(out, 0)->data); break;
+#define MG_FORWARD_UNARY(code, name, layout, forward, local_a, doc)                \
+    case code: {                                                                    \
+        MG_OPERAND_A(layout);                                                       \
+        r = (forward);                                                              \
+        goto computed;                                                              \
+    }
+/* Returns MG_OK, or an error code with the node's data unchanged. */
+static inline int mg_forward(mg_node *node)
+{
+    int status = MG_OK, *const err = &status;
+    double r;
+    switch ((enum mg_op)node->op) {
+    MG_BINARY_OPS(MG_FORWARD_BINARY)
+    MG_UNARY_OPS(MG_FORWARD_UNARY)
+    MG_FUSED_OPS(MG_OP_CASE)
+        status = mg_fused_forward(node, &r);
+        goto computed;
     case MG_LEAF:
     case MG_CUSTOM:  /* they keep the data they were given */
         return MG_OK;
-    default:
-        err = mg_fused_forward(out, &r);
     }
-    if (err == MG_OK)
-        out->data = r;
-    return err;
+    return MG_ERR_NO_CASE;  /* a code outside the table */
+computed:
+    if (status == MG_OK)
+        node->data = r;
+    return status;
 }
 
+/* microgpt's chain rule, child.grad += local * g with g the node's grad,
+ * applied once every local is known: an error changes no grad. */
+#define MG_CHAIN_RULE_BINARY(code, name, layout, forward, local_a, local_b)        \
+    case code: {                                                                    \
+        MG_OPERANDS_A_B(layout);                                                    \
+        MG_RESULT;                                                                  \
+        const double d_a = (local_a), d_b = (local_b);                              \
+        if (status != MG_OK)                                                        \
+            return status;                                                          \
+        first->grad += d_a * g;                                                     \
+        if (layout == MG_TWO_CHILDREN)                                              \
+            MG_NODE(node->u.kids[1])->grad += d_b * g;                              \
+        return MG_OK;                                                               \
+    }
+#define MG_CHAIN_RULE_UNARY(code, name, layout, forward, local_a, doc)             \
+    case code: {                                                                    \
+        MG_OPERAND_A(layout);                                                       \
+        MG_RESULT;                                                                  \
+        const double d_a = (local_a);                                               \
+        if (status != MG_OK)                                                        \
+            return status;                                                          \
+        first->grad += d_a * g;                                                     \
+        return MG_OK;                                                               \
+    }
+
 /* Returns MG_OK, or an error code with no grad changed by this node. */
-static inline int mg_backward_local(mg_node *out)
+static inline int mg_backward_local(mg_node *node)
 {
-    int err = MG_OK;
-    const double g = out->grad;
-    switch (out->op) {
-    case MG_ADD:
-        KID(out, 0)->grad += g;
-        KID(out, 1)->grad += g;
-        break;
-    case MG_MUL:
-        KID(out, 0)->grad += KID(out, 1)->data * g;
-        KID(out, 1)->grad += KID(out, 0)->data * g;
-        break;
-    case MG_POW: {
-        const double e = out->u.pow.exponent;
-        const double p = mg_pow(BASE(out)->data, e - 1, &err);
-        if (err == MG_OK)
-            BASE(out)->grad += (e * p) * g;
-        break;
-    }
-    case MG_POWV: {
-        mg_node *a = KID(out, 0), *b = KID(out, 1);
-        const double p = mg_pow(a->data, b->data - 1, &err);
-        if (err == MG_OK) {
-            a->grad += (b->data * p) * g;
-            b->grad += mg_pow_exponent_slope(a->data, out->data) * g;
-        }
-        break;
-    }
-    case MG_RELU: KID(out, 0)->grad += (double)(out->data > 0) * g; break;
-    case MG_TANH: KID(out, 0)->grad += (1.0 - out->data * out->data) * g; break;
-    case MG_EXP: KID(out, 0)->grad += out->data * g; break;
-    case MG_LOG: {
-        mg_node *a = KID(out, 0);
-        if (a->data == 0.0)  /* the data was reassigned after the forward pass */
-            return MG_ERR_ZERO_DIVISION;
-        a->grad += g / a->data;
-        break;
-    }
-    case MG_SIGMOID: KID(out, 0)->grad += (out->data * (1.0 - out->data)) * g; break;
+    int status = MG_OK, *const err = &status;
+    const double g = node->grad;
+    switch ((enum mg_op)node->op) {
+    MG_BINARY_OPS(MG_CHAIN_RULE_BINARY)
+    MG_UNARY_OPS(MG_CHAIN_RULE_UNARY)
+    MG_FUSED_OPS(MG_OP_CASE)
+        return mg_fused_backward(node);
     case MG_CUSTOM: {
-        const mg_nary *e = out->u.nary;
+        const mg_nary *e = node->u.nary;
         PyObject *fn = e ? e->backward : NULL, *r;
         Py_ssize_t i;
         if (fn != NULL) {  /* micrograd's way: the user's closure */
@@ -96,56 +119,51 @@ static inline int mg_backward_local(mg_node *out)
             Py_DECREF(r);
         } else if (e != NULL && e->local_grads != NULL) {  /* microgpt's way */
             for (i = 0; i < e->count; i++)
-                CHILD(e, i)->grad += PyFloat_AS_DOUBLE(PyTuple_GET_ITEM(e->local_grads, i)) * g;
+                MG_NODE(e->children[i])->grad
+                    += PyFloat_AS_DOUBLE(PyTuple_GET_ITEM(e->local_grads, i)) * g;
         }
-        break;
+        return MG_OK;
     }
     case MG_LEAF:
-        break;
-    default:
-        return mg_fused_backward(out);
+        return MG_OK;
     }
-    return err;
+    return MG_ERR_NO_CASE;
 }
 
-/* The derivative of out with respect to each of its children, at the
+#define MG_LOCAL_GRADS_BINARY(code, name, layout, forward, local_a, local_b)       \
+    case code: {                                                                    \
+        MG_OPERANDS_A_B(layout);                                                    \
+        MG_RESULT;                                                                  \
+        d[0] = (local_a);                                                           \
+        if (layout == MG_TWO_CHILDREN)                                              \
+            d[1] = (local_b);                                                       \
+        return status;                                                              \
+    }
+#define MG_LOCAL_GRADS_UNARY(code, name, layout, forward, local_a, doc)            \
+    case code: {                                                                    \
+        MG_OPERAND_A(layout);                                                       \
+        MG_RESULT;                                                                  \
+        d[0] = (local_a);                                                           \
+        return status;                                                              \
+    }
+
+/* The derivative of the node with respect to each of its children, at the
  * children's current data, into d[0..count): what microgpt's Value keeps as
- * _local_grads. backward_local above applies the same derivatives (in
- * micrograd's order of operations). Returns MG_OK or an error code; a
- * custom op's are its own (value.pxi). */
-static inline int mg_local_grads(const mg_node *out, double *d)
+ * _local_grads, the locals mg_backward_local applies. Returns MG_OK or an
+ * error code; a custom op's are its own (value.pxi), a leaf has none. */
+static inline int mg_local_grads(const mg_node *node, double *d)
 {
-    int err = MG_OK;
-    switch (out->op) {
-    case MG_ADD: d[0] = 1.0; d[1] = 1.0; break;
-    case MG_MUL: d[0] = KID(out, 1)->data; d[1] = KID(out, 0)->data; break;
-    case MG_POW: {
-        const double e = out->u.pow.exponent;
-        d[0] = e * mg_pow(BASE(out)->data, e - 1, &err);
-        break;
+    int status = MG_OK, *const err = &status;
+    switch ((enum mg_op)node->op) {
+    MG_BINARY_OPS(MG_LOCAL_GRADS_BINARY)
+    MG_UNARY_OPS(MG_LOCAL_GRADS_UNARY)
+    MG_FUSED_OPS(MG_OP_CASE)
+        return mg_fused_local_grads(node, d);
+    case MG_LEAF:
+    case MG_CUSTOM:
+        return MG_OK;
     }
-    case MG_POWV: {
-        const double a = KID(out, 0)->data, b = KID(out, 1)->data;
-        d[0] = b * mg_pow(a, b - 1, &err);
-        d[1] = mg_pow_exponent_slope(a, out->data);
-        break;
-    }
-    case MG_RELU: d[0] = (double)(out->data > 0); break;
-    case MG_TANH: d[0] = 1.0 - out->data * out->data; break;
-    case MG_EXP: d[0] = out->data; break;
-    case MG_LOG:
-        if (KID(out, 0)->data == 0.0)
-            return MG_ERR_ZERO_DIVISION;
-        d[0] = 1.0 / KID(out, 0)->data;
-        break;
-    case MG_SIGMOID: d[0] = out->data * (1.0 - out->data); break;
-    default:
-        return mg_fused_local_grads(out, d);
-    }
-    return err;
+    return MG_ERR_NO_CASE;
 }
 
-#undef KID
-#undef BASE
-#undef CHILD
 #endif

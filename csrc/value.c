@@ -1,39 +1,34 @@
 /* The parts of the Value type that Cython cannot express: freeing without
  * recursion, the GC slots that see the C-level children, closure and
  * attributes, attribute access without a __dict__ pointer, micrograd's
- * operators, and the fast path of Value(x). */
+ * operators, the fast path of Value(x); the unary ops' methods are
+ * unary_methods.c's. */
 #include <stddef.h>
 #include "attributes.h"
 #include "value.h"
 
 PyTypeObject *mg_value_type = NULL;
 
-PyObject *mg_free_values[MG_FREE_VALUES_MAX];
-int mg_free_values_count = 0;
-
 /* Freeing a long chain would recurse through the children, one C frame per
- * node. Instead, a child whose last reference a dealloc drops goes on this
- * list, and the outermost dealloc frees the list in a loop: a 10^7-deep
- * graph frees with constant stack depth. Only the GIL's holder touches it. */
-static PyObject **doomed = NULL;
-static Py_ssize_t doomed_count = 0, doomed_cap = 0;
-static int freeing_doomed = 0;
-
+ * node. Instead, a child whose last reference a dealloc drops goes on the
+ * deferred list (process_state.h), and the outermost dealloc frees the list
+ * in a loop: a 10^7-deep graph frees with constant stack depth. */
 static inline void drop_child(PyObject *child)
 {
     /* a leaf frees without touching anything else: no need to defer it */
     if (Py_REFCNT(child) == 1 && Py_TYPE(child) == mg_value_type && MG_NODE(child)->op != MG_LEAF) {
-        if (doomed_count == doomed_cap) {
-            Py_ssize_t cap = doomed_cap ? 2 * doomed_cap : 256;
-            PyObject **p = PyMem_Realloc(doomed, (size_t)cap * sizeof(PyObject *));
+        struct mg_deferred_frees *d = &mg_deferred_frees;
+        if (d->count == d->cap) {
+            Py_ssize_t cap = d->cap ? 2 * d->cap : 256;
+            PyObject **p = PyMem_Realloc(d->values, (size_t)cap * sizeof(PyObject *));
             if (p == NULL) {
                 Py_DECREF(child);  /* out of memory: recurse, as CPython would */
                 return;
             }
-            doomed = p;
-            doomed_cap = cap;
+            d->values = p;
+            d->cap = cap;
         }
-        doomed[doomed_count++] = child;  /* our reference moves to the list */
+        d->values[d->count++] = child;  /* our reference moves to the list */
         return;
     }
     Py_DECREF(child);
@@ -60,11 +55,11 @@ static void value_dealloc(PyObject *o)
         mg_free_values[mg_free_values_count++] = o;
     else
         Py_TYPE(o)->tp_free(o);
-    if (!freeing_doomed) {
-        freeing_doomed = 1;
-        while (doomed_count > 0)
-            Py_DECREF(doomed[--doomed_count]);  /* its dealloc lists its own children */
-        freeing_doomed = 0;
+    if (!mg_deferred_frees.draining) {
+        mg_deferred_frees.draining = 1;
+        while (mg_deferred_frees.count > 0)  /* each dealloc lists its own children */
+            Py_DECREF(mg_deferred_frees.values[--mg_deferred_frees.count]);
+        mg_deferred_frees.draining = 0;
     }
 }
 
@@ -299,6 +294,11 @@ static PyObject *value_vectorcall(PyObject *type, PyObject *const *args, size_t 
     return out;
 }
 
+static PyObject *value_absolute(PyObject *v)  /* abs(v): the abs op's node */
+{
+    return mg_new_unary(MG_ABS, v);
+}
+
 int mg_value_type_ready(PyTypeObject *type)
 {
     PyNumberMethods *nb = type->tp_as_number;
@@ -317,7 +317,8 @@ int mg_value_type_ready(PyTypeObject *type)
     }
     name_data = PyUnicode_InternFromString("data");
     name_grad = PyUnicode_InternFromString("grad");
-    if (name_data == NULL || name_grad == NULL)
+    if (name_data == NULL || name_grad == NULL || mg_op_table_ready() < 0
+        || mg_add_unary_methods(type) < 0)
         return -1;
     mg_value_type = type;
     /* Cython makes a type with no object fields one the GC does not know;
@@ -337,6 +338,7 @@ int mg_value_type_ready(PyTypeObject *type)
     nb->nb_true_divide = mg_value_true_divide;
     nb->nb_power = mg_value_power;
     nb->nb_negative = mg_value_negative;
+    nb->nb_absolute = value_absolute;
     PyType_Modified(type);
     return 0;
 }

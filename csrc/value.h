@@ -9,21 +9,19 @@
 #include "graph.h"
 #include "grad_mode.h"
 #include "ops.h"
+#include "process_state.h"  /* the free list */
 
 /* The exact Value type (Python subclasses are made the ordinary way). */
 extern PyTypeObject *mg_value_type;
-
-/* Freed Values kept for reuse: an op whose result dies at once (a + b in a
- * loop, the temporaries of a training step) then costs no trip through the
- * allocator and the GC's allocation count. Only the GIL's holder touches it. */
-#define MG_FREE_VALUES_MAX 65536  /* at most 5 MB kept */
-extern PyObject *mg_free_values[MG_FREE_VALUES_MAX];
-extern int mg_free_values_count;
 
 /* Checks the Cython-made type's layout against mg_value and installs the
  * slots below; called once, before any Value exists. 0, or -1 with an
  * exception. */
 int mg_value_type_ready(PyTypeObject *type);
+
+/* Adds a method per unary op (v.relu(), ...) and __abs__ to the type
+ * (unary_methods.c). 0, or -1 with an exception. */
+int mg_add_unary_methods(PyTypeObject *type);
 
 /* micrograd's operators, with a Value on either side and a Value or a real
  * number on the other (NotImplemented otherwise), building micrograd's exact

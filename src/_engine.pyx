@@ -3,8 +3,9 @@
 """The compiled engine: micrograd's Value over C nodes (csrc/).
 
 Arithmetic on Values builds a node with no Python closure, set or tuple; each
-op's forward and chain rule live in csrc/ops.h, backward() sorts and sweeps the
-graph in C. Semantics are those of micrograd_fast/reference.py, bit for bit.
+elementwise op is a row of csrc/op_table.h (its forward and local derivatives,
+from which csrc/ops.h makes the forward, the chain rule and _local_grads),
+backward() sorts and sweeps the graph in C. Semantics are those of micrograd_fast/reference.py, bit for bit.
 
 One module, split by job (the .pxi files are pasted in here by Cython):
   nodes.pxi    making nodes from Python objects: numbers, lists of children
@@ -40,4 +41,9 @@ include "transformer.pxi"
 include "tape.pxi"
 include "kernels.pxi"
 
-mg_value_type_ready(<PyTypeObject *>Value)  # before any Value exists
+mg_value_type_ready(<PyTypeObject *>Value)  # before any Value exists; makes the op ids
+
+# The ops' ids, from csrc/op_table.h: every op that computes, and the unary
+# ones, which are also Value's methods.
+OPS = mg_computing_op_ids()
+UNARY_OPS = mg_unary_op_ids()

@@ -6,12 +6,17 @@ from libc.stdint cimport uint8_t, uint64_t
 
 
 cdef extern from "op_table.h":
-    # the op codes; their values, names and layouts come from MG_OP_TABLE
+    # the op codes named in src/ (values from the header's MG_OP_TABLE; the
+    # other codes are C's business only)
     enum mg_op:
-        MG_LEAF, MG_ADD, MG_MUL, MG_POW, MG_POWV, MG_RELU, MG_TANH, MG_EXP,
-        MG_LOG, MG_SIGMOID, MG_CUSTOM, MG_DOT, MG_SUM, MG_RMS_SCALE, MG_EXPSUM,
-        MG_SOFTMAX, MG_LOG_SOFTMAX, MG_NLL, MG_EMBED, MG_NUM_OPS
+        MG_LEAF, MG_MUL, MG_POW, MG_RELU, MG_CUSTOM, MG_DOT, MG_SUM, MG_RMS_SCALE,
+        MG_EXPSUM, MG_SOFTMAX, MG_LOG_SOFTMAX, MG_NLL, MG_EMBED
+    enum:
+        MG_NUM_OPS
     const char *const mg_op_names[]
+    # the ids of the ops that compute, and of the unary ones (new tuples)
+    object mg_computing_op_ids()
+    object mg_unary_op_ids()
 
 
 cdef extern from "errors.h":

@@ -188,20 +188,8 @@ cdef class Value:
     def __neg__(self):  # self * -1
         return mg_value_negative(self)
 
-    def relu(self):
-        return mg_new_unary(MG_RELU, self)
-
-    def tanh(self):
-        return mg_new_unary(MG_TANH, self)
-
-    def exp(self):
-        return mg_new_unary(MG_EXP, self)
-
-    def log(self):
-        return mg_new_unary(MG_LOG, self)
-
-    def sigmoid(self):
-        return mg_new_unary(MG_SIGMOID, self)
+    # relu, tanh, exp, log, sigmoid, sin, cos, abs, sqrt (and __abs__): one
+    # method per unary row of csrc/op_table.h, made by csrc/unary_methods.c.
 
     def backward(self):
         mg_raise(mg_backward(<PyObject *>self))

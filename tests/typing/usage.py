@@ -46,6 +46,18 @@ def numbers_on_either_side() -> None:
         assert_type(x, Value)
 
 
+def op_table() -> None:
+    """The unary ops, each a method named by its id, and the engine's op ids."""
+    a = Value(0.5)
+    for x in (a.sin(), a.cos(), a.abs(), a.sqrt(), abs(a), abs(-a)):
+        assert_type(x, Value)
+    assert_type(mf.engine.OPS, tuple[str, ...])
+    assert_type(mf.engine.UNARY_OPS, tuple[str, ...])
+    assert set(mf.engine.UNARY_OPS) <= set(mf.engine.OPS)
+    for op in mf.engine.UNARY_OPS:
+        assert isinstance(getattr(a, op)(), Value)
+
+
 def properties() -> None:
     a = Value(2.0, label="a")
     b = Value(-3.0)
@@ -204,8 +216,8 @@ def rejected() -> None:
 
 
 def main() -> None:
-    for part in (readme, numbers_on_either_side, properties, micrograd_custom_op, microgpt, fused_ops,
-                 tapes, grad_mode, libraries, subclassing):
+    for part in (readme, numbers_on_either_side, op_table, properties, micrograd_custom_op, microgpt,
+                 fused_ops, tapes, grad_mode, libraries, subclassing):
         part()
 
 

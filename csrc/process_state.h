@@ -1,0 +1,79 @@
+/* The engine's process-wide state, all of it: what outlives a call and is
+ * shared by every thread. Defined in process_state.c, used by the file named
+ * at each.
+ *
+ * It relies on the GIL: only the thread holding it reads or writes any of
+ * this, and no C code lets the GIL go while it works on it. Free-threaded
+ * builds (Py_GIL_DISABLED) are unsupported: the module does not declare
+ * itself free-threading safe, so such an interpreter turns the GIL back on
+ * when it imports it.
+ *
+ * Besides these, a few things are set once, at import (under the GIL), and
+ * only read after: mg_value_type and the interned "data" and "grad" (value.c),
+ * the op ids (op_table.c), the unary ops' method type (unary_methods.c).
+ */
+#ifndef MG_PROCESS_STATE_H
+#define MG_PROCESS_STATE_H
+
+#include <Python.h>
+#include <stdint.h>
+
+/* The module's own: not exported from the shared object, so its code
+ * reaches these directly rather than through the symbol table's GOT. */
+#if defined(__GNUC__) || defined(__clang__)
+#pragma GCC visibility push(hidden)
+#endif
+
+/* value.h, value.c: freed Values kept for reuse. An op whose result dies at
+ * once (a + b in a loop, the temporaries of a training step) then costs no
+ * trip through the allocator and the GC's allocation count. */
+#define MG_FREE_VALUES_MAX 65536  /* at most 5 MB kept */
+extern PyObject *mg_free_values[MG_FREE_VALUES_MAX];
+extern int mg_free_values_count;
+
+/* value.c: children whose last reference a dealloc dropped, freed in a loop
+ * by the outermost dealloc (draining), so that freeing a 10^7-deep chain
+ * does not recurse once per node. */
+extern struct mg_deferred_frees {
+    PyObject **values;  /* references owned by the list */
+    Py_ssize_t count, cap;
+    int draining;
+} mg_deferred_frees;
+
+/* attributes.c: each Value with attributes (MG_HAS_ATTRIBUTES) and its
+ * attribute dict, an open-addressing table keyed by the Value's address. */
+struct mg_attribute_entry {
+    PyObject *key;    /* the Value, not a reference */
+    PyObject *attrs;  /* its dict, a strong reference */
+};
+extern struct mg_attribute_table {
+    struct mg_attribute_entry *slots;
+    size_t capacity, used;  /* capacity: 0 or a power of two */
+} mg_attribute_table;
+
+/* grad_mode.c: whether this thread is inside no_grad (per thread), and how
+ * many threads are, so that ops ask one plain global in the common case. */
+extern _Thread_local int mg_recording_off;
+extern int mg_threads_without_grad;
+
+/* operators.c: the last reciprocal v / x took (x ** -1, as Python takes
+ * it): a loop divides by the same number again and again. */
+extern struct mg_last_reciprocal {
+    double x, reciprocal;
+} mg_last_reciprocal;
+
+/* graph.c: the sorts' epoch (each sort stamps the nodes it reaches with a
+ * fresh one: a visited mark with nothing to clear) and the scratch arrays a
+ * sort takes and gives back, so that a training loop's backward() neither
+ * allocates nor faults in fresh pages (NULL while a sort holds them). */
+extern struct mg_sort_scratch {
+    uint64_t epoch;
+    PyObject **stack, **order;
+    Py_ssize_t stack_cap, order_cap;
+} mg_sort_scratch;
+
+#if defined(__GNUC__) || defined(__clang__)
+#pragma GCC visibility pop
+#endif
+
+#endif
