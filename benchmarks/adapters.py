@@ -17,6 +17,8 @@ the facade, micrograd_fast.engine.
 
 import contextlib
 import functools
+import importlib.metadata
+import importlib.util
 import os
 import random
 import time
@@ -80,6 +82,32 @@ def live(kernels):
         yield kernels
     finally:
         facade.use(previous)
+
+
+# The peer frameworks that get rows when installed: module -> the extra of
+# micrograd_fast (pyproject.toml) that pins the version the README measured.
+PEERS = {"torch": "torch"}
+
+
+def missing_peers():
+    """One line per peer framework not installed here (its rows are left out
+    of the table), saying how to add it."""
+    return [f"{module} is not installed, so the table has no {module} rows: pip install {pinned(extra)}"
+            for module, extra in PEERS.items() if importlib.util.find_spec(module) is None]
+
+
+def pinned(extra):
+    """The requirement micrograd_fast's `extra` names ("torch==2.13.0"), read
+    from the installed metadata so that the version is written once."""
+    try:
+        requirements = importlib.metadata.requires("micrograd_fast") or []
+    except importlib.metadata.PackageNotFoundError:
+        requirements = []
+    for requirement in requirements:
+        name, _, marker = requirement.partition(";")
+        if marker.replace(" ", "").replace("'", '"') == f'extra=="{extra}"':
+            return name.strip()
+    return extra
 
 
 def torch_or_none():

@@ -60,6 +60,9 @@ def main(argv=None):
     if warning:
         print(warning, flush=True)
         measured["warning"] = warning
+    measured["missing_peers"] = adapters.missing_peers()
+    for line in measured["missing_peers"]:
+        print(line, flush=True)
 
     # Everything imported up to here (numpy, matplotlib, micrograd, torch) is
     # frozen out of the cyclic GC's sight: a full collection then walks only
