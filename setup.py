@@ -20,6 +20,10 @@ if os.environ.get("MICROGRAD_FAST_SANITIZE"):
     sanitize = ["-fsanitize=address,undefined", "-fno-omit-frame-pointer", "-O1", "-g"]
     compile_args += sanitize
     link_args += sanitize
+else:
+    # no debug info in the shipped extension: CPython's own CFLAGS carry -g,
+    # which is most of the .so's bytes; -g0 comes after them and wins
+    compile_args.append("-g0")
 
 engine = Extension(
     "micrograd_fast._engine",

@@ -17,13 +17,17 @@ the facade, micrograd_fast.engine.
 
 import contextlib
 import functools
+import importlib.metadata
+import importlib.util
 import os
 import random
 import time
 
 import micrograd_fast
 from micrograd_fast import engine as facade
-from micrograd_fast import optim, testing
+from micrograd_fast import optim
+
+import fixtures
 
 reference = facade.load("pure")
 compiled = facade.available().get("compiled")
@@ -80,6 +84,32 @@ def live(kernels):
         facade.use(previous)
 
 
+# The peer frameworks that get rows when installed: module -> the extra of
+# micrograd_fast (pyproject.toml) that pins the version the README measured.
+PEERS = {"torch": "torch"}
+
+
+def missing_peers():
+    """One line per peer framework not installed here (its rows are left out
+    of the table), saying how to add it."""
+    return [f"{module} is not installed, so the table has no {module} rows: pip install {pinned(extra)}"
+            for module, extra in PEERS.items() if importlib.util.find_spec(module) is None]
+
+
+def pinned(extra):
+    """The requirement micrograd_fast's `extra` names ("torch==2.13.0"), read
+    from the installed metadata so that the version is written once."""
+    try:
+        requirements = importlib.metadata.requires("micrograd_fast") or []
+    except importlib.metadata.PackageNotFoundError:
+        requirements = []
+    for requirement in requirements:
+        name, _, marker = requirement.partition(";")
+        if marker.replace(" ", "").replace("'", '"') == f'extra=="{extra}"':
+            return name.strip()
+    return extra
+
+
 def torch_or_none():
     """torch pinned to one thread, or None when it is not installed."""
     try:
@@ -106,11 +136,11 @@ def moons_model():
     """micrograd_fast.nn's MLP(2, [16, 16, 1]) on the compiled engine, with
     the demo's seeded weights."""
     with live(compiled):
-        return testing.moons_model()
+        return fixtures.moons_model()
 
 
 def as_arrays(X, y):
-    """testing.moons()'s lists as float64 arrays, for tensor and torch."""
+    """fixtures.moons()'s lists as float64 arrays, for tensor and torch."""
     import numpy as np
 
     return np.array(X, dtype=float), np.array(y, dtype=float)
@@ -118,8 +148,8 @@ def as_arrays(X, y):
 
 def moons_demo(Value, X, y):
     """micrograd's demo step, its own nn.py over Value."""
-    model = testing.micrograd_model(Value)
-    return lambda: testing.demo_step(Value, model, X, y)
+    model = fixtures.micrograd_model(Value)
+    return lambda: fixtures.demo_step(Value, model, X, y)
 
 
 def moons_nn(X, y):
@@ -132,7 +162,7 @@ def moons_nn(X, y):
     sgd = optim.SGD(model.parameters(), lr=1.0)
 
     def step():
-        loss = testing.moons_loss(compiled, model, [list(map(compiled.Value, row)) for row in X], y)
+        loss = fixtures.moons_loss(compiled, model, [list(map(compiled.Value, row)) for row in X], y)
         sgd.zero_grad()
         loss.backward()
         sgd.step()
@@ -148,7 +178,7 @@ def moons_tape(X, y):
     model = moons_model()
     inputs = [[compiled.Value(0.0), compiled.Value(0.0)] for _ in X]
     compiled.assign(inputs, X)
-    tape = compiled.compile(testing.moons_loss(compiled, model, inputs, y))
+    tape = compiled.compile(fixtures.moons_loss(compiled, model, inputs, y))
     sgd = optim.SGD(model.parameters(), lr=1.0)
 
     def step():
@@ -164,7 +194,7 @@ def moons_tensor(X, y):
     from micrograd_fast.tensor import nn as tnn
 
     X, y = as_arrays(X, y)
-    random.seed(testing.SEED)
+    random.seed(fixtures.SEED)
     model = tnn.MLP(2, [16, 16, 1])
     tX, ty = Tensor(X, requires_grad=False), Tensor(y, requires_grad=False)
 
@@ -217,7 +247,7 @@ def yinyang_scalar(kernels, X, y, taped=False):
     from micrograd_fast import losses, nn, optim
 
     with live(kernels):
-        random.seed(testing.SEED)
+        random.seed(fixtures.SEED)
         model = nn.MLP(2, [8, 3])
     opt = optim.AdamW(model.parameters(), lr=1e-1, weight_decay=1e-4)
     Xl, yl = X.tolist(), y.tolist()
@@ -247,7 +277,7 @@ def yinyang_tensor(X, y):
     from micrograd_fast.tensor import Tensor
     from micrograd_fast.tensor import nn as tnn
 
-    random.seed(testing.SEED)
+    random.seed(fixtures.SEED)
     model = tnn.MLP(2, [8, 3])
     tX = Tensor(X, requires_grad=False)
     onehot = Tensor(np.eye(3)[y], requires_grad=False)
@@ -296,7 +326,7 @@ def mesh_upstream(mesh):
     if upstream_engine is None:
         return None
     Value = upstream_engine.Value
-    model = testing.micrograd_model(Value)
+    model = fixtures.micrograd_model(Value)
     few = mesh[: max(1, len(mesh) // 20)].tolist()
 
     def run():
@@ -333,11 +363,11 @@ def gpt_documents(length=6, count=50):
     try:
         names = gpt_example().load_names()  # the census names examples/gpt.py trains on
     except ImportError:  # the `names` package is not installed: a short list
-        names = list(testing.NAMES)
-    chars = testing.characters(names)
+        names = list(fixtures.NAMES)
+    chars = fixtures.characters(names)
     same_length = [name for name in names if len(name) == length]
     random.Random(0).shuffle(same_length)
-    return [testing.tokenize(name, chars) for name in same_length[:count]], len(chars) + 1
+    return [fixtures.tokenize(name, chars) for name in same_length[:count]], len(chars) + 1
 
 
 def cycling(step, docs):
@@ -348,7 +378,7 @@ def cycling(step, docs):
 
 def gpt_written_out(Value, docs, weights):
     """microgpt's step written out with plain Value ops, over Value."""
-    return cycling(testing.WrittenOutGPT(Value, weights).step, docs)
+    return cycling(fixtures.WrittenOutGPT(Value, weights).step, docs)
 
 
 @functools.lru_cache(maxsize=None)
@@ -399,4 +429,4 @@ def gpt_fused(docs, vocab_size, taped):
 
 def gpt_torch(docs, weights):
     torch = torch_or_none()
-    return None if torch is None else cycling(testing.TorchGPT(weights).step, docs)
+    return None if torch is None else cycling(fixtures.TorchGPT(weights).step, docs)

@@ -20,6 +20,9 @@ by name and micrograd_fast is whatever pip installed.
     adapters.py   each engine and framework doing a workload's task: upstream
                   micrograd, our two engines, micrograd_fast.nn, the tape,
                   micrograd_fast.tensor, PyTorch
+    fixtures.py   the programs timed as their authors write them: micrograd's
+                  demo, its nn.py over any Value, a microgpt-shaped GPT (the
+                  tests import them too; they are not in the package)
     memory.py     RSS per node, in a child process per engine
 """
 
@@ -57,6 +60,9 @@ def main(argv=None):
     if warning:
         print(warning, flush=True)
         measured["warning"] = warning
+    measured["missing_peers"] = adapters.missing_peers()
+    for line in measured["missing_peers"]:
+        print(line, flush=True)
 
     # Everything imported up to here (numpy, matplotlib, micrograd, torch) is
     # frozen out of the cyclic GC's sight: a full collection then walks only

@@ -7,9 +7,8 @@ import dataclasses
 import gc
 import time
 
-from micrograd_fast import testing
-
 import adapters
+import fixtures
 import memory
 from harness import measure, timed_steps
 
@@ -135,7 +134,7 @@ def memory_per_node(s):
 
 
 def moons_step(s):
-    X, y = testing.moons()
+    X, y = fixtures.moons()
     steps = {name: adapters.moons_demo(V, X, y) for name, V in ENGINES.items()}
     steps.update(nn=adapters.moons_nn(X, y), tape=adapters.moons_tape(X, y),
                  tensor=adapters.moons_tensor(X, y), torch=adapters.moons_torch(X, y))
@@ -186,8 +185,8 @@ def microgpt_step(s):
     """microgpt's program as written, on microgpt's own kind of pure-Python
     Value (slotted) and on ours: what one changed import buys."""
     docs, vocab_size = adapters.gpt_documents()
-    weights = testing.gpt_weights(vocab_size)
-    steps = {"slotted": adapters.gpt_written_out(testing.SlottedValue, docs, weights),
+    weights = fixtures.gpt_weights(vocab_size)
+    steps = {"slotted": adapters.gpt_written_out(fixtures.SlottedValue, docs, weights),
              "reference": adapters.gpt_written_out(adapters.reference.Value, docs, weights)}
     if adapters.compiled is not None:
         steps["compiled"] = adapters.gpt_written_out(adapters.compiled.Value, docs, weights)

@@ -5,11 +5,14 @@ Change one import: ``from micrograd_fast.engine import Value``.
 The package, all Python (the compiled engine is built from src/ and csrc/):
     engine       the facade: the live engine's names; the only importer of one
     reference    the pure-Python engine, the readable truth the tests hold to
+    checks       what both engines accept as a number or an index, and their errors
     nn, optim, losses, datasets, viz, grad_mode, tape_cache
                  micrograd's nn, PyTorch's optimizers, losses, data sets,
                  drawings, no_grad, and a tape per graph structure
-    testing      set-ups shared by the tests, the benchmark and tools/
     tensor/      the same ideas over numpy arrays
+
+Only what users import ships: the tests' and the benchmark's set-ups are
+tests/fixtures.py and benchmarks/fixtures.py in the source tree.
 """
 
 from .engine import (  # noqa: A004 - sum and compile are ours to export

@@ -16,9 +16,12 @@
 
 There are no __init__.py files: pytest imports each test file by its
 basename (so basenames are unique across the folders) with its folder on
-sys.path, which is how test_programs.py imports programs. Set-ups shared with
-the benchmark and tools/ (the moons, micrograd's models, the demo's loss and
-step, scalar and tensor, the microgpt-shaped GPT) are in micrograd_fast.testing.
+sys.path, which is how test_programs.py imports programs; this folder is on
+sys.path too (pytest puts conftest.py's there), which is how every test file
+imports fixtures.py: the set-ups the tests share (the moons, micrograd's
+models, the demo's loss and step, scalar and tensor, the microgpt-shaped GPT).
+Those the benchmark times too live in benchmarks/fixtures.py, which
+fixtures.py loads and re-exports; none of them ships in the wheel.
 
 One fixture, two engines: every engine test runs on the compiled engine and
 on the pure-Python reference in the same pytest run, switched through the one

@@ -1,33 +1,42 @@
 """A small training loop for valgrind (make valgrind): eager and taped steps,
 micrograd's demo step, custom ops, no_grad, pickling, errors, a small GPT on
 the fused ops from a tape per length, labels, attributes, weak references,
-cycles through attributes; every path that allocates or frees. The model, loss and step are micrograd_fast.testing's,
-made small; the points are not its moons, which need numpy, and importing
-numpy alone gives valgrind errors inside numpy and ld.so."""
+cycles through attributes; every path that allocates or frees. The model,
+loss and step are the benchmark's (benchmarks/fixtures.py, loaded from its
+file: benchmarks/ is not on sys.path), made small; the points are not its
+moons, which need numpy, and importing numpy alone gives valgrind errors
+inside numpy and ld.so."""
 
 import gc
+import importlib.util
 import math
+import os
 import pickle
 import random
 import weakref
 
 import micrograd_fast as mf
-from micrograd_fast import engine, losses, nn, optim, testing
+from micrograd_fast import engine, losses, nn, optim
+
+FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "benchmarks", "fixtures.py")
+spec = importlib.util.spec_from_file_location("benchmark_fixtures", FIXTURES)
+fixtures = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(fixtures)
 
 random.seed(0)
 X = [[random.uniform(-1, 1), random.uniform(-1, 1)] for _ in range(8)]
 y = [1 if a * b > 0 else -1 for a, b in X]
-model = testing.moons_model((4, 4, 1))
+model = fixtures.moons_model((4, 4, 1))
 opt = optim.AdamW(model.parameters(), lr=0.05)
 
 for _ in range(5):  # fused nodes: the one-call forward, hinge, dot
-    loss = testing.moons_loss(engine, model, X, y)
+    loss = fixtures.moons_loss(engine, model, X, y)
     opt.zero_grad()
     loss.backward()
     opt.step()
 
 inputs = [[mf.Value(a), mf.Value(b)] for a, b in X]
-tape = mf.compile(testing.moons_loss(engine, model, inputs, y))
+tape = mf.compile(fixtures.moons_loss(engine, model, inputs, y))
 for _ in range(5):
     tape.forward()
     opt.zero_grad()
@@ -35,7 +44,7 @@ for _ in range(5):
     opt.step()
 
 for k in range(2):  # plain binary ops, as micrograd's notebook writes them
-    testing.demo_step(mf.Value, model, X, y, k)
+    fixtures.demo_step(mf.Value, model, X, y, k)
 
 classifier = nn.MLP(2, [4, 3])  # one-call forward and batch cross-entropy
 labels = [i % 3 for i in range(len(X))]

@@ -2,30 +2,24 @@
 against the same model built eagerly every step, and against microgpt's
 program written out with plain Value ops on the reference engine."""
 
-import importlib.util
-import pathlib
-
 import pytest
 
 import micrograd_fast as mf
-from micrograd_fast import engine, optim, testing
+from micrograd_fast import engine, optim
 
-EXAMPLE = pathlib.Path(__file__).resolve().parents[2] / "examples" / "gpt.py"
+import fixtures
 
 
 @pytest.fixture(scope="module")
 def gpt():
-    spec = importlib.util.spec_from_file_location("gpt_example", EXAMPLE)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return fixtures.load_file("gpt_example", "examples/gpt.py")
 
 
 def documents(count):
     """Names of varying length, as token lists, and the vocabulary size."""
-    names = testing.NAMES
-    chars = testing.characters(names)
-    return [testing.tokenize(names[(7 * i) % len(names)], chars) for i in range(count)], len(chars) + 1
+    names = fixtures.NAMES
+    chars = fixtures.characters(names)
+    return [fixtures.tokenize(names[(7 * i) % len(names)], chars) for i in range(count)], len(chars) + 1
 
 
 def adam(model):
@@ -64,7 +58,7 @@ def test_twenty_taped_steps_give_the_written_out_programs_losses(backend, gpt):
     docs, vocab_size = documents(20)
     model = gpt.GPT(vocab_size, seed=6)
     weights = {name: [[p.data for p in row] for row in rows] for name, rows in model.state.items()}
-    written = testing.WrittenOutGPT(engine.load("pure").Value, weights)
+    written = fixtures.WrittenOutGPT(engine.load("pure").Value, weights)
     opt = adam(model)
 
     def build(n):
@@ -90,7 +84,7 @@ def test_the_same_model_in_torch_gives_the_same_loss_and_gradients(backend, gpt)
     docs, vocab_size = documents(3)
     model = gpt.GPT(vocab_size, seed=7)
     weights = {name: [[p.data for p in row] for row in rows] for name, rows in model.state.items()}
-    theirs = testing.TorchGPT(weights)
+    theirs = fixtures.TorchGPT(weights)
     for doc in docs:
         loss = model.loss([backend.Value(t) for t in doc])
         loss.backward()

@@ -10,7 +10,9 @@ import threading
 import pytest
 
 import micrograd_fast as mf
-from micrograd_fast import optim, testing
+from micrograd_fast import optim
+
+import fixtures
 from micrograd_fast.tensor import Tensor
 
 
@@ -137,13 +139,13 @@ def test_keyboard_interrupt_while_building_leaves_engine_usable(Value):
 def test_rss_stays_flat_over_ten_thousand_moons_steps(compiled, use_tape):
     if mf.BACKEND != "compiled":
         pytest.skip("the live engine is the reference")
-    X, y = testing.moons()
-    model = testing.moons_model()
+    X, y = fixtures.moons()
+    model = fixtures.moons_model()
     sgd = optim.SGD(model.parameters(), lr=0.05)
     if use_tape:
         inputs = [[mf.Value(0.0), mf.Value(0.0)] for _ in range(len(X))]
         mf.assign(inputs, X)
-        tape = mf.compile(testing.moons_loss(compiled, model, inputs, y))
+        tape = mf.compile(fixtures.moons_loss(compiled, model, inputs, y))
 
     def step():
         if use_tape:
@@ -151,7 +153,7 @@ def test_rss_stays_flat_over_ten_thousand_moons_steps(compiled, use_tape):
             sgd.zero_grad()
             tape.backward()
         else:
-            loss = testing.moons_loss(compiled, model, [list(map(mf.Value, row)) for row in X], y)
+            loss = fixtures.moons_loss(compiled, model, [list(map(mf.Value, row)) for row in X], y)
             sgd.zero_grad()
             loss.backward()
         sgd.step()

@@ -12,7 +12,9 @@ import weakref
 
 import pytest
 
-from micrograd_fast import engine, testing
+from micrograd_fast import engine
+
+import fixtures
 
 reference = engine.load("pure")
 
@@ -136,7 +138,7 @@ def test_local_grads_are_what_backward_applies(Value, build):
     out = build(Value, a, b)
     out.backward()
     expected = (a.grad, b.grad)
-    testing.backward_by_local_grads(out, engine.engine_of(out).topo_order(out))
+    fixtures.backward_by_local_grads(out, engine.engine_of(out).topo_order(out))
     assert (a.grad, b.grad) == pytest.approx(expected, rel=1e-12)
 
 

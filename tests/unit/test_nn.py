@@ -8,7 +8,9 @@ import threading
 import pytest
 
 import micrograd_fast
-from micrograd_fast import nn, testing
+from micrograd_fast import nn
+
+import fixtures
 
 
 def test_api_and_reprs(backend):
@@ -24,7 +26,7 @@ def test_api_and_reprs(backend):
 
 def test_weights_match_upstream_for_the_same_seed(backend):
     upstream = pytest.importorskip("micrograd.engine")
-    ours, theirs = testing.moons_model(), testing.micrograd_model(upstream.Value)
+    ours, theirs = fixtures.moons_model(), fixtures.micrograd_model(upstream.Value)
     assert [p.data for p in ours.parameters()] == [float(p.data) for p in theirs.parameters()]
     assert repr(ours) == repr(theirs)
 

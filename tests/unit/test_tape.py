@@ -5,28 +5,30 @@ import random
 
 import pytest
 
-from micrograd_fast import nn, testing
+from micrograd_fast import nn
+
+import fixtures
 
 np = pytest.importorskip("numpy")
 
 
 @pytest.mark.parametrize("model_kind", ["fused", "binary"])
 def test_moons_replay_equals_eager(backend, model_kind):
-    """micrograd's demo (micrograd_fast.testing), eager and taped, on our
+    """micrograd's demo (benchmarks/fixtures.py), eager and taped, on our
     MLP (fused nodes) and on micrograd's own (plain binary ops)."""
     Value = backend.Value
-    X, y = testing.moons(40)
+    X, y = fixtures.moons(40)
     if model_kind == "binary":
         pytest.importorskip("micrograd.nn")
-    make = {"fused": lambda: testing.moons_model((8, 8, 1)),
-            "binary": lambda: testing.micrograd_model(Value, (8, 8, 1))}[model_kind]
+    make = {"fused": lambda: fixtures.moons_model((8, 8, 1)),
+            "binary": lambda: fixtures.micrograd_model(Value, (8, 8, 1))}[model_kind]
     eager, taped = make(), make()  # each seeded alike
 
     inputs = [[Value(0.0), Value(0.0)] for _ in range(len(X))]
     backend.assign(inputs, X)
-    tape = backend.compile(testing.demo_loss(taped, inputs, y))
+    tape = backend.compile(fixtures.demo_loss(taped, inputs, y))
     for step in range(15):
-        eager_loss = testing.demo_loss(eager, [list(map(Value, row)) for row in X], y)
+        eager_loss = fixtures.demo_loss(eager, [list(map(Value, row)) for row in X], y)
         eager.zero_grad()
         eager_loss.backward()
         replayed = tape.forward()
@@ -35,8 +37,8 @@ def test_moons_replay_equals_eager(backend, model_kind):
         assert replayed == pytest.approx(eager_loss.data, rel=1e-12)
         for p, q in zip(taped.parameters(), eager.parameters()):
             assert p.grad == pytest.approx(q.grad, rel=1e-12, abs=1e-15)
-        testing.demo_update(eager, step)
-        testing.demo_update(taped, step)
+        fixtures.demo_update(eager, step)
+        fixtures.demo_update(taped, step)
     for p, q in zip(taped.parameters(), eager.parameters()):
         assert p.data == pytest.approx(q.data, rel=1e-12)
 

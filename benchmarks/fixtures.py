@@ -1,18 +1,21 @@
-"""Set-ups shared by the tests, the benchmark and tools/: micrograd's demo
-(the moons, its model, its loss, update and training step, written as its
-notebook writes them, and the same on the tensor engine), micrograd's own
-nn.py over any Value class, and a microgpt-shaped GPT written out with plain
-Value ops.
+"""The programs the benchmark times, as their authors write them:
+micrograd's demo (the moons, its model, its loss, update and training step,
+written as its notebook writes them), micrograd's own nn.py over any Value
+class, and a microgpt-shaped GPT written out with plain Value ops, with the
+same GPT in PyTorch.
 
-They live in the package, not beside the tests, so that the benchmark
-measures an installed copy with them and no source tree on sys.path.
+Their one home: the tests (tests/fixtures.py) and tools/memcheck_loop.py load
+this file by its path, so they check the very code the benchmark times. They
+are not part of the package (a user of the library never needs them); numpy,
+micrograd and torch are imported only where used, so that the rest runs where
+those cannot (tools/memcheck_loop.py under valgrind).
 """
 
 import inspect
 import math
 import random
 
-from . import losses, nn
+from micrograd_fast import losses, nn
 
 SEED = 1337  # micrograd's demo seeds its weights so
 
@@ -20,8 +23,7 @@ SEED = 1337  # micrograd's demo seeds its weights so
 def moons(n=100, seed=0):
     """micrograd demo's data: n points as lists of two floats, and labels in
     {-1, +1} as lists of ints (the demo's hinge loss takes these)."""
-    from .datasets import make_moons  # numpy: imported only here, so that the
-    # rest of this module runs where numpy cannot (tools/memcheck_loop.py)
+    from micrograd_fast.datasets import make_moons  # numpy: imported only here
 
     X, y01 = make_moons(n, noise=0.1, seed=seed)
     return X.tolist(), (2 * y01 - 1).tolist()
@@ -60,31 +62,6 @@ def demo_step(Value, model, X, y, k=0):
     total_loss.backward()
     demo_update(model, k)
     return total_loss.data
-
-
-def tensor_moons_model(nouts=(16, 16, 1)):
-    """micrograd_fast.tensor's MLP(2, nouts) with the demo's seed: the same
-    weights as moons_model's."""
-    from .tensor import nn as tensor_nn
-
-    random.seed(SEED)
-    return tensor_nn.MLP(2, list(nouts))
-
-
-def tensor_demo_step(model, X, y, k=0):
-    """demo_step on the tensor engine: X an (n, 2) and y an (n,) Tensor of
-    the moons and their +-1 labels; returns the loss."""
-    from .tensor import Tensor
-
-    scores = model(X).reshape((len(y.data),))
-    data_loss = (1.0 - y * scores).relu().mean()
-    total_loss = data_loss + 1e-4 * sum(((p * p).sum() for p in model.parameters()), Tensor(0.0))
-    model.zero_grad()
-    total_loss.backward()
-    learning_rate = 1.0 - 0.9 * k / 100
-    for p in model.parameters():
-        p.data -= learning_rate * p.grad
-    return total_loss.item()
 
 
 def moons_loss(kernels, model, inputs, y):
@@ -192,19 +169,6 @@ class SlottedValue:
                 child.grad += local_grad * v.grad
 
 
-def backward_by_local_grads(root, order):
-    """microgpt's backward, written over _children and _local_grads: root's
-    graph (its nodes in topological order) gets root.backward()'s gradients
-    from a fresh start."""
-    for v in order:
-        v.grad = 0.0
-    root.grad = 1.0
-    for v in reversed(order):
-        for child, local_grad in zip(v._children, v._local_grads):
-            child.grad += local_grad * v.grad
-
-
-GPT_CONFIG = {"n_embd": 16, "n_head": 4, "n_layer": 1, "block_size": 16}
 NAMES = ("emma olivia ava isabella sophia mia charlotte amelia harper evelyn abigail emily "
          "ella elizabeth camila luna sofia avery mila aria scarlett penelope layla chloe "
          "liam noah oliver elijah james william benjamin lucas henry theodore jack levi "
