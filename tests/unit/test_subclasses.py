@@ -8,6 +8,7 @@ whose __init__ never ran raises AttributeError when read."""
 import collections
 
 import pytest
+from outcomes import outcome
 
 
 def recording(base, overridden, calls):
@@ -38,11 +39,6 @@ OPERATORS = {
 }
 
 
-def outcome(f, *args):
-    try:
-        return f(*args)
-    except Exception as exc:  # noqa: BLE001
-        return type(exc)
 
 
 def run(base, overridden, operator, other):
@@ -103,28 +99,12 @@ def read_only_data(base):
     return ReadOnly
 
 
-def stored_data(base):
-    class Stored(base):
-        @property
-        def data(self):
-            return self.box[0]
-
-        @data.setter
-        def data(self, x):
-            self.box = [x]
-    return Stored
-
-
-def stored_grad(base):
-    class StoredGrad(base):
-        @property
-        def grad(self):
-            return self.gbox[0]
-
-        @grad.setter
-        def grad(self, x):
-            self.gbox = [x]
-    return StoredGrad
+def stored(base, name):
+    """A subclass whose data or grad (name) is a property kept in a list
+    of its own, self.<name>_box."""
+    box = f"{name}_box"
+    kept = property(lambda self: getattr(self, box)[0], lambda self, x: setattr(self, box, [x]))
+    return type(f"Stored_{name}", (base,), {name: kept})
 
 
 USES = {  # what is done with an instance
@@ -158,14 +138,14 @@ def test_a_data_property_storing_elsewhere_is_what_operators_use(Value):
     upstream = pytest.importorskip("micrograd.engine")
 
     def scenario(base):
-        s = stored_data(base)(1.5)
-        first = (s.data, s.box)
-        s.box = [7.0]  # behind the engine's back: only the property knows
+        s = stored(base, "data")(1.5)
+        first = (s.data, s.data_box)
+        s.data_box = [7.0]  # behind the engine's back: only the property knows
         product = s * s
         product.backward()
         s.data = 3.0
         summed, scaled = s + 1, -s
-        return first, product.data, s.grad, s.box, summed.data, scaled.data
+        return first, product.data, s.grad, s.data_box, summed.data, scaled.data
 
     theirs = scenario(upstream.Value)
     assert theirs == (((1.5, [1.5])), 49.0, 14.0, [3.0], 4.0, -3.0)
@@ -176,11 +156,11 @@ def test_a_grad_property_storing_elsewhere_is_what_backward_uses(Value):
     upstream = pytest.importorskip("micrograd.engine")
 
     def scenario(base):
-        s = stored_grad(base)(2.0)
-        first = s.gbox
+        s = stored(base, "grad")(2.0)
+        first = s.grad_box
         out = s * 3.0 + s
         out.backward()
-        return first, s.grad, s.gbox, out.data
+        return first, s.grad, s.grad_box, out.data
 
     theirs = scenario(upstream.Value)
     assert theirs == ([0], 4.0, [4.0], 8.0)
