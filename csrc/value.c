@@ -137,7 +137,8 @@ static PyObject *name_data, *name_grad;
 
 static double *number_field(PyObject *o, PyObject *name)
 {
-    if (Py_TYPE(o) != mg_value_type)
+    /* a subclass, or a Value whose __init__ never ran: the properties' business */
+    if (Py_TYPE(o) != mg_value_type || !(MG_NODE(o)->flags & MG_INITIALISED))
         return NULL;
     if (name == name_data)
         return &MG_NODE(o)->data;
@@ -211,9 +212,10 @@ static int value_setattro(PyObject *o, PyObject *name, PyObject *value)
 {
     PyObject *attrs;
     double *field = number_field(o, name), x;
-    if (field != NULL && value != NULL) {  /* as the properties take it: any real number */
-        x = PyFloat_CheckExact(value) ? PyFloat_AS_DOUBLE(value) : PyFloat_AsDouble(value);
-        if (x == -1.0 && PyErr_Occurred())
+    /* a float or an int as the properties take it; other numbers, and the
+     * errors, are theirs (the operand rule of checks.py) */
+    if (field != NULL && value != NULL && (PyFloat_Check(value) || PyLong_Check(value))) {
+        if (mg_as_real(value, &x) < 0)
             return -1;
         *field = x;
         return 0;

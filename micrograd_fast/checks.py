@@ -94,3 +94,42 @@ def class_index(index, n, where):
     if not 0 <= i < n:
         raise IndexError(f"{where}: index {i} is out of range for {n}")
     return i
+
+
+# --- Words of the compiled engine (src/*.pxi) that the reference engine says
+# too: each returns the exception, the caller raises it.
+
+def real_data(x, what):
+    """x as a plain float by the operand rule, for what holds a number (data,
+    grad, assign's numbers): TypeError for anything else, a Value included."""
+    value = real_number(x)
+    if value is None:
+        raise TypeError(f"{what} must be a real number, not {type(x).__name__}")
+    return value
+
+
+def local_grad_refused(g):
+    return TypeError(f"Value: local gradients must be real numbers, not {type(g).__name__}")
+
+
+def not_callable_backward(fn):
+    return TypeError(f"_backward must be callable, not {type(fn).__name__}")
+
+
+def only_leaves_pickle(op):
+    return TypeError(f"cannot pickle or copy a Value made by an op ({op!r}): "
+                     "only leaves (parameters, inputs) can be; rebuild the graph from them")
+
+
+def bad_pickle_state(state):
+    return TypeError(f"Value.__setstate__: expected (grad, attributes[, slots]) with dicts or None, "
+                     f"not {type(state).__name__} {state!r:.80}")
+
+
+def not_settable(cls, name):
+    """A pickled state naming what an instance of cls cannot be given."""
+    return AttributeError(f"Value.__setstate__: '{cls.__name__}' has no settable attribute {name!r}")
+
+
+def nested_too_deep(where, limit):
+    return ValueError(f"{where}: nesting deeper than {limit} levels, or a list that contains itself")

@@ -121,5 +121,4 @@ cdef extern from "value.h":
     object mg_value_true_divide(object a, object b)
     object mg_value_power(object a, object b, object modulo)
     object mg_value_negative(object a)
-    bint mg_is_real(object x)
     bint mg_is_integral(object x)

@@ -140,7 +140,7 @@ def assign(values, data):
         raise MemoryError()
     try:
         for i in range(n):
-            buffer[i] = as_double(numbers[i])
+            buffer[i] = real_data(numbers[i], "assign: each number")
         for i in range(n):
             MG_NODE(targets[i]).data = buffer[i]
     finally:

@@ -12,7 +12,9 @@ cdef list values_of(object xs, str where):
     if not out:
         raise ValueError(f"{where}: empty input")
     for i in range(len(out)):
-        if not isinstance(out[i], Value):
+        if isinstance(out[i], Value):
+            ready(out[i])
+        else:
             out[i] = leaf(real_operand(out[i], where))
     return out
 
@@ -32,6 +34,7 @@ cdef object index_value(object index, Py_ssize_t n, str where):
     cdef Py_ssize_t row
     cdef int err
     if isinstance(index, Value):  # the rule a replay applies (csrc/fused.h), worded here
+        ready(index)
         x = (<Value>index).node.data
         err = mg_as_index(x, n, &row)
         if err == MG_ERR_NOT_INTEGRAL:
