@@ -56,7 +56,7 @@ int mg_value_ready_slow(PyObject *v)
         return 0;
     }
     if (!(MG_NODE(v)->flags & MG_INITIALISED)) {
-        PyErr_Format(PyExc_AttributeError, "'%.100s' object has no attribute 'data'", Py_TYPE(v)->tp_name);
+        PyErr_Format(PyExc_AttributeError, "'%s' object has no attribute 'data'", _PyType_Name(Py_TYPE(v)));
         return -1;
     }
     return 0;
@@ -110,18 +110,21 @@ static PyObject *not_ours(int kind)
     return Py_NotImplemented;
 }
 
-/* op(v, leaf(x)); v is borrowed. */
-static PyObject *with_number(int op, PyObject *v, double x)
+/* op(v, leaf(x)) for a v that is ready; v is borrowed. */
+static PyObject *mg_new_binary_number(int op, PyObject *v, double x)
 {
-    PyObject *number, *out;
-    if (mg_value_ready(v) < 0)
-        return NULL;
-    number = mg_new_leaf(x);
+    PyObject *number = mg_new_leaf(x), *out;
     if (number == NULL)
         return NULL;
     out = mg_new_binary(op, v, number);
     Py_DECREF(number);
     return out;
+}
+
+/* op(v, leaf(x)), v checked first (mg_value_ready). */
+static PyObject *with_number(int op, PyObject *v, double x)
+{
+    return mg_value_ready(v) < 0 ? NULL : mg_new_binary_number(op, v, x);
 }
 
 /* op(a, b) over two Values, each ready to be read. */
@@ -244,7 +247,12 @@ PyObject *mg_value_subtract(PyObject *a, PyObject *b)
 {
     PyObject *minus;
     double x;
-    int kind = operands(a, b, &x);
+    int kind;
+    if (PyFloat_CheckExact(a) && PLAIN(b)) {  /* 1.0 - v, a loss's usual shape */
+        minus = mg_value_negative(b);
+        return then_release(minus ? mg_new_binary_number(MG_ADD, minus, PyFloat_AS_DOUBLE(a)) : NULL, minus);
+    }
+    kind = operands(a, b, &x);
     switch (kind) {
     case BOTH_VALUES:  /* a + (-b) */
         minus = negated(b);
@@ -280,7 +288,12 @@ PyObject *mg_value_true_divide(PyObject *a, PyObject *b)
 {
     PyObject *inverse;
     double x;
-    int err = MG_OK, kind = operands(a, b, &x);
+    int err = MG_OK, kind;
+    if (PLAIN(a) && PLAIN(b)) {  /* the exact types' path, straight */
+        inverse = mg_new_pow(b, -1.0, 1);
+        return then_release(inverse ? mg_new_binary(MG_MUL, a, inverse) : NULL, inverse);
+    }
+    kind = operands(a, b, &x);
     switch (kind) {
     case BOTH_VALUES:  /* a * b**-1 */
         inverse = inverted(b);

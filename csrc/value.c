@@ -174,10 +174,8 @@ static int track_nodes_over_tracked(PyObject *root)
     if (!mg_is_value(root))
         return 0;
     n = mg_topo_order(root, &order, &cap);
-    if (n < 0) {
-        PyErr_NoMemory();
+    if (n < 0)  /* with its exception */
         return -1;
-    }
     for (i = 0; i < n; i++)
         if (!mg_is_tracked(order[i]) && mg_has_tracked_child(order[i]))
             PyObject_GC_Track(order[i]);

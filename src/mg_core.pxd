@@ -89,7 +89,7 @@ cdef extern from "grad_mode.h":
 
 
 cdef extern from "graph.h":
-    Py_ssize_t mg_topo_order(PyObject *root, PyObject ***order, Py_ssize_t *cap)
+    Py_ssize_t mg_topo_order(PyObject *root, PyObject ***order, Py_ssize_t *cap) except -1
     void mg_free_order(PyObject **order, Py_ssize_t cap)
     int mg_backward(PyObject *root)
     mg_nary *mg_nary_new(Py_ssize_t count)
@@ -98,8 +98,8 @@ cdef extern from "graph.h":
 
 
 cdef extern from "tape.h":
-    int mg_tape_forward(PyObject *const *order, const uint8_t *ops, Py_ssize_t n)
-    int mg_tape_backward(PyObject *const *order, const uint8_t *ops, Py_ssize_t n)
+    int mg_tape_forward(PyObject *const *order, const uint8_t *ops, Py_ssize_t n, double *saved)
+    int mg_tape_backward(PyObject *const *order, const uint8_t *ops, Py_ssize_t n, double *saved)
 
 
 cdef extern from "value.h":

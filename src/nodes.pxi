@@ -13,6 +13,7 @@ cdef extern from "Python.h":
     double PyLong_AsDouble(object) except? -1.0
     bint PyFloat_Check(object)
     bint PyLong_Check(object)
+    int PyErr_CheckSignals() except -1
     Py_ssize_t PySequence_Fast_GET_SIZE(object)
     PyObject *PySequence_Fast_GET_ITEM(object, Py_ssize_t)  # borrowed
 

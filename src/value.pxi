@@ -226,6 +226,7 @@ cdef class Value:
         return mg_new_unary(MG_SIGMOID, self)
 
     def backward(self):
+        ready(self)
         mg_raise(mg_backward(<PyObject *>self))
 
     def __repr__(self):
