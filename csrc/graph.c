@@ -90,12 +90,6 @@ static int column_grow(column *c, Py_ssize_t need)
  * so each node's memory is read once per sort. */
 #define EXPANDED ((uintptr_t)1)
 
-#if defined(__GNUC__) || defined(__clang__)
-#define MG_ALWAYS_INLINE inline __attribute__((always_inline))
-#else
-#define MG_ALWAYS_INLINE inline
-#endif
-
 /* The sort, as mg_topo_order; with saving, *order also carries each node's
  * grad as it was when the sort reached it (read then, while its memory is
  * at hand: backward's way back after an error). Inlined into its two

@@ -5,6 +5,14 @@
 
 #include "node.h"
 
+/* For a hot path that must not become a call (the compiler would not
+ * inline a helper that several paths share). */
+#if defined(__GNUC__) || defined(__clang__)
+#define MG_ALWAYS_INLINE inline __attribute__((always_inline))
+#else
+#define MG_ALWAYS_INLINE inline
+#endif
+
 /* Every node reachable from root, children before parents, in the order of
  * micrograd's recursive build_topo. Returns the count and an array of
  * borrowed references in *order, of capacity *cap, to be handed back with

@@ -111,7 +111,7 @@ static PyObject *not_ours(int kind)
 }
 
 /* op(v, leaf(x)) for a v that is ready; v is borrowed. */
-static PyObject *mg_new_binary_number(int op, PyObject *v, double x)
+static MG_ALWAYS_INLINE PyObject *new_with_number(int op, PyObject *v, double x)
 {
     PyObject *number = mg_new_leaf(x), *out;
     if (number == NULL)
@@ -122,9 +122,9 @@ static PyObject *mg_new_binary_number(int op, PyObject *v, double x)
 }
 
 /* op(v, leaf(x)), v checked first (mg_value_ready). */
-static PyObject *with_number(int op, PyObject *v, double x)
+static MG_ALWAYS_INLINE PyObject *with_number(int op, PyObject *v, double x)
 {
-    return mg_value_ready(v) < 0 ? NULL : mg_new_binary_number(op, v, x);
+    return mg_value_ready(v) < 0 ? NULL : new_with_number(op, v, x);
 }
 
 /* op(a, b) over two Values, each ready to be read. */
@@ -250,7 +250,7 @@ PyObject *mg_value_subtract(PyObject *a, PyObject *b)
     int kind;
     if (PyFloat_CheckExact(a) && PLAIN(b)) {  /* 1.0 - v, a loss's usual shape */
         minus = mg_value_negative(b);
-        return then_release(minus ? mg_new_binary_number(MG_ADD, minus, PyFloat_AS_DOUBLE(a)) : NULL, minus);
+        return then_release(minus ? new_with_number(MG_ADD, minus, PyFloat_AS_DOUBLE(a)) : NULL, minus);
     }
     kind = operands(a, b, &x);
     switch (kind) {
