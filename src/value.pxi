@@ -26,7 +26,6 @@ cdef class Value:
         for child in children:
             if not isinstance(child, Value):
                 raise TypeError(f"children must be Values, not {type(child).__name__}")
-            ready(child)
         cdef tuple local_grads = None
         if isinstance(_op, (tuple, list)):
             local_grads = checked_local_grads(_op, len(children))
