@@ -74,7 +74,7 @@ enum operands { NOT_OURS, BOTH_VALUES, VALUE_AND_NUMBER, NUMBER_AND_VALUE, FAILE
  * of, are told apart without a walk up the type's bases. Only classifies:
  * whether a Value is ready to be read is the op's business (a composite op
  * over a subclass's instance leaves that to the subclass's methods). */
-static int operands(PyObject *a, PyObject *b, double *x)
+static MG_ALWAYS_INLINE int operands(PyObject *a, PyObject *b, double *x)
 {
     int a_value = EXACT(a), b_value = EXACT(b), real;
     if (a_value && b_value)
@@ -137,7 +137,7 @@ static PyObject *over_values(int op, PyObject *a, PyObject *b)
 
 /* a + b and a * b: a Value is the first child and a number the second,
  * whichever side each was on (micrograd's __radd__ is self + other). */
-static PyObject *commutative(int op, PyObject *a, PyObject *b)
+static MG_ALWAYS_INLINE PyObject *commutative(int op, PyObject *a, PyObject *b)
 {
     double x;
     int kind = operands(a, b, &x);
@@ -179,7 +179,7 @@ static PyObject *multiplied(PyObject *a, PyObject *b)
 
 /* v op x for a number x that the operand rule has already read: a float
  * is what a subclass's method receives (never, say, a numpy uint64 to wrap). */
-static PyObject *with_float(PyObject *(*op)(PyObject *, PyObject *), int c_op, PyObject *v, double x)
+static MG_ALWAYS_INLINE PyObject *with_float(PyObject *(*op)(PyObject *, PyObject *), int c_op, PyObject *v, double x)
 {
     PyObject *number, *out;
     if (EXACT(v))

@@ -212,7 +212,8 @@ static int value_setattro(PyObject *o, PyObject *name, PyObject *value)
     double *field = number_field(o, name), x;
     /* a float or an int as the properties take it; other numbers, and the
      * errors, are theirs (the operand rule of checks.py) */
-    if (field != NULL && value != NULL && (PyFloat_Check(value) || PyLong_Check(value))) {
+    if (field != NULL && value != NULL
+            && (PyFloat_CheckExact(value) || PyLong_Check(value) || PyFloat_Check(value))) {
         if (mg_as_real(value, &x) < 0)
             return -1;
         *field = x;

@@ -234,13 +234,18 @@ int mg_as_real_by_checks(PyObject *x, double *out);
  * __float__; an int (bool included) as float(int) converts it. */
 static inline int mg_as_real(PyObject *x, double *out)
 {
-    if (PyFloat_Check(x)) {
+    /* in this order: PyFloat_Check walks the bases, the others read flags */
+    if (PyFloat_CheckExact(x)) {
         *out = PyFloat_AS_DOUBLE(x);
         return 1;
     }
     if (PyLong_Check(x)) {
         *out = PyLong_AsDouble(x);
         return (*out == -1.0 && PyErr_Occurred()) ? -1 : 1;
+    }
+    if (PyFloat_Check(x)) {
+        *out = PyFloat_AS_DOUBLE(x);
+        return 1;
     }
     return mg_as_real_by_checks(x, out);
 }

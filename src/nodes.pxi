@@ -39,21 +39,26 @@ cdef inline Value computed(Value out):
 cdef inline double real_operand(object x, str where) except? -1.0:
     """x by the operand rule (checks.py) for a function's argument: a float
     (a subclass by its C value) or an int here, the rest by checks, which
-    raises TypeError for what is no real number."""
-    if PyFloat_Check(x):
-        return PyFloat_AS_DOUBLE(x)
+    raises TypeError for what is no real number. (As value.h's mg_as_real:
+    PyFloat_Check walks the bases, so it comes after the cheap tests.)"""
+    if type(x) is float:
+        return <double>x
     if PyLong_Check(x):
         return PyLong_AsDouble(x)
+    if PyFloat_Check(x):
+        return PyFloat_AS_DOUBLE(x)
     return <double>checks.real_operand(x, where)
 
 
 cdef inline double real_data(object x, str what) except? -1.0:
     """x by the operand rule for what holds a number (data, grad, a local
     gradient, assign's numbers): a Value is no such number."""
-    if PyFloat_Check(x):
-        return PyFloat_AS_DOUBLE(x)
+    if type(x) is float:
+        return <double>x
     if PyLong_Check(x):
         return PyLong_AsDouble(x)
+    if PyFloat_Check(x):
+        return PyFloat_AS_DOUBLE(x)
     return <double>checks.real_data(x, what)
 
 
