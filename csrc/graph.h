@@ -5,14 +5,26 @@
 
 #include "node.h"
 
+/* For a hot path that must not become a call (the compiler would not
+ * inline a helper that several paths share). */
+#if defined(__GNUC__) || defined(__clang__)
+#define MG_ALWAYS_INLINE inline __attribute__((always_inline))
+#else
+#define MG_ALWAYS_INLINE inline
+#endif
+
 /* Every node reachable from root, children before parents, in the order of
  * micrograd's recursive build_topo. Returns the count and an array of
  * borrowed references in *order, of capacity *cap, to be handed back with
- * mg_free_order; or -1 if out of memory. */
+ * mg_free_order; or -1 with an exception (MemoryError, or Ctrl-C's
+ * KeyboardInterrupt: a long sort looks for signals). */
 Py_ssize_t mg_topo_order(PyObject *root, PyObject ***order, Py_ssize_t *cap);
 void mg_free_order(PyObject **order, Py_ssize_t cap);
 
-/* root.grad = 1, then every node's local chain rule in reverse topological order. */
+/* root.grad = 1, then every node's local chain rule in reverse topological
+ * order. On an error (a code, or MG_ERR_PYTHON with the exception set: a
+ * custom _backward's, a KeyboardInterrupt) every grad of the graph is put
+ * back as it was before the call. */
 int mg_backward(PyObject *root);
 
 /* A new child list for count children (all NULL), or NULL if out of memory. */

@@ -65,11 +65,13 @@ extern struct mg_last_reciprocal {
 /* graph.c: the sorts' epoch (each sort stamps the nodes it reaches with a
  * fresh one: a visited mark with nothing to clear) and the scratch arrays a
  * sort takes and gives back, so that a training loop's backward() neither
- * allocates nor faults in fresh pages (NULL while a sort holds them). */
+ * allocates nor faults in fresh pages (NULL while a sort holds them);
+ * backward() also keeps the grads it saves for its way back after an error. */
+struct mg_spare { void *array; Py_ssize_t cap; };
 extern struct mg_sort_scratch {
     uint64_t epoch;
-    PyObject **stack, **order;
-    Py_ssize_t stack_cap, order_cap;
+    struct mg_spare stack, order;              /* the nodes of a sort */
+    struct mg_spare stack_grads, order_grads;  /* backward's saved grads */
 } mg_sort_scratch;
 
 #if defined(__GNUC__) || defined(__clang__)

@@ -132,7 +132,8 @@ static PyObject *name_data, *name_grad;
 
 static double *number_field(PyObject *o, PyObject *name)
 {
-    if (Py_TYPE(o) != mg_value_type)
+    /* a subclass, or a Value whose __init__ never ran: the properties' business */
+    if (Py_TYPE(o) != mg_value_type || !(MG_NODE(o)->flags & MG_INITIALISED))
         return NULL;
     if (name == name_data)
         return &MG_NODE(o)->data;
@@ -168,10 +169,8 @@ static int track_nodes_over_tracked(PyObject *root)
     if (!mg_is_value(root))
         return 0;
     n = mg_topo_order(root, &order, &cap);
-    if (n < 0) {
-        PyErr_NoMemory();
+    if (n < 0)  /* with its exception */
         return -1;
-    }
     for (i = 0; i < n; i++)
         if (!mg_is_tracked(order[i]) && mg_has_tracked_child(order[i]))
             PyObject_GC_Track(order[i]);
@@ -206,9 +205,11 @@ static int value_setattro(PyObject *o, PyObject *name, PyObject *value)
 {
     PyObject *attrs;
     double *field = number_field(o, name), x;
-    if (field != NULL && value != NULL) {  /* as the properties take it: any real number */
-        x = PyFloat_CheckExact(value) ? PyFloat_AS_DOUBLE(value) : PyFloat_AsDouble(value);
-        if (x == -1.0 && PyErr_Occurred())
+    /* a float or an int as the properties take it; other numbers, and the
+     * errors, are theirs (the operand rule of checks.py) */
+    if (field != NULL && value != NULL
+            && (PyFloat_CheckExact(value) || PyLong_Check(value) || PyFloat_Check(value))) {
+        if (mg_as_real(value, &x) < 0)
             return -1;
         *field = x;
         return 0;

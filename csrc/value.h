@@ -209,7 +209,8 @@ static inline void mg_untrack_new_leaf(PyObject *o)
         PyObject_GC_UnTrack(o);
 }
 
-/* --- Python's number rules. */
+/* --- the operand rule (micrograd_fast/checks.py): a Value, or a real number
+ * as Python's float arithmetic sees it. */
 
 /* o is a Value (or a subclass's instance). */
 static inline int mg_is_value(PyObject *o)
@@ -217,15 +218,34 @@ static inline int mg_is_value(PyObject *o)
     return Py_TYPE(o) == mg_value_type || PyObject_TypeCheck(o, mg_value_type);
 }
 
-/* What PyFloat_AsDouble accepts: floats, ints, and any type with __float__
- * or __index__ (numpy scalars, Fraction, Decimal, bool). */
-static inline int mg_is_real(PyObject *x)
+/* Hands the C side checks.real_number and checks.real_operand (for a
+ * number that is not a float or an int); src/nodes.pxi calls it at import. */
+void mg_set_operand_rule(PyObject *real_number, PyObject *real_operand);
+
+/* The rest of mg_as_real (operators.c): anything not a float or an int. */
+int mg_as_real_by_checks(PyObject *x, double *out);
+
+/* x by the operand rule: 1 with *out set; 0 if x is no number at all (an
+ * operator then returns NotImplemented); -1 with an exception (TypeError for
+ * a complex number, OverflowError for an int past the float range). A float
+ * subclass counts by its C value, as float.__add__ reads it, never by its
+ * __float__; an int (bool included) as float(int) converts it. */
+static inline int mg_as_real(PyObject *x, double *out)
 {
-    PyNumberMethods *nb;
-    if (PyFloat_Check(x) || PyLong_Check(x))
+    /* in this order: PyFloat_Check walks the bases, the others read flags */
+    if (PyFloat_CheckExact(x)) {
+        *out = PyFloat_AS_DOUBLE(x);
         return 1;
-    nb = Py_TYPE(x)->tp_as_number;
-    return nb != NULL && (nb->nb_float != NULL || nb->nb_index != NULL);
+    }
+    if (PyLong_Check(x)) {
+        *out = PyLong_AsDouble(x);
+        return (*out == -1.0 && PyErr_Occurred()) ? -1 : 1;
+    }
+    if (PyFloat_Check(x)) {
+        *out = PyFloat_AS_DOUBLE(x);
+        return 1;
+    }
+    return mg_as_real_by_checks(x, out);
 }
 
 /* An int-like exponent, so that _op reads '**2' as micrograd's does. */
@@ -238,6 +258,22 @@ static inline int mg_is_integral(PyObject *x)
         return 0;
     nb = Py_TYPE(x)->tp_as_number;
     return nb != NULL && nb->nb_index != NULL;
+}
+
+/* The rest of mg_value_ready (operators.c): a Value a subclass made, or one
+ * whose __init__ never ran. AttributeError if its __init__ never ran (as
+ * upstream's self.data was never assigned); a data property of the
+ * subclass is read (by the operand rule) into the node, what the C ops read.
+ * 0, or -1 with an exception. */
+int mg_value_ready_slow(PyObject *v);
+
+/* v, a Value, as an operand of an op: an exact, initialised Value costs one
+ * flag test. 0, or -1 with an exception. */
+static inline int mg_value_ready(PyObject *v)
+{
+    if (Py_TYPE(v) == mg_value_type && (MG_NODE(v)->flags & MG_INITIALISED))
+        return 0;
+    return mg_value_ready_slow(v);
 }
 
 #endif

@@ -114,12 +114,12 @@ def class_index(index: object, n: int, where: str) -> int:
 # traceback ends in the function that refused; both engines raise these.
 
 
-def real_data(x: object) -> float:
-    """x as a Value's data or grad (a plain float) by the operand rule, else
-    the TypeError float() words: a Value's data is a number, not a Value."""
+def real_data(x: object, what: str = "a Value's data") -> float:
+    """x as a plain float by the operand rule, for what holds a number (data,
+    grad, assign's numbers): TypeError for anything else, a Value included."""
     value = real_number(x)
     if value is None:
-        raise TypeError(f"must be real number, not {type(x).__name__}")
+        raise TypeError(f"{what} must be a real number, not {type(x).__name__}")
     return value
 
 
@@ -176,12 +176,6 @@ def rows_shape(n_inputs: int, shape: object) -> ValueError:
     return ValueError(f"evaluate: X must have shape (n, {n_inputs}), not {shape}")
 
 
-def contains_itself(where: str) -> ValueError:
-    """A nested list that holds itself has no end to flatten (numpy refuses
-    it with a ValueError too)."""
-    return ValueError(f"{where}: a list contains itself, so it has no end to flatten")
-
-
 def not_a_leaf(op: str) -> TypeError:
     """Only leaves pickle or copy."""
     return TypeError(f"cannot pickle or copy a Value made by an op ({op!r}): "
@@ -230,3 +224,19 @@ def leaf_state(state: object, engine_names: AbstractSet[str]) -> tuple[float, di
         if name in engine_names:
             raise AttributeError(f"a Value's pickled attributes cannot set {name!r}: it is the engine's own")
     return grad, dict(attrs)
+
+
+def bad_pickle_state(state: object) -> TypeError:
+    return TypeError(f"Value.__setstate__: expected (grad, attributes[, slots]) with dicts or None, "
+                     f"not {type(state).__name__} {state!r:.80}")
+
+
+def not_settable(cls: type, name: str) -> AttributeError:
+    """A pickled state naming what an instance of cls cannot be given."""
+    return AttributeError(f"Value.__setstate__: '{cls.__name__}' has no settable attribute {name!r}")
+
+
+def nested_too_deep(where: str, limit: int) -> ValueError:
+    """A nested list deeper than numpy's 64 dimensions, which is also how a
+    list that holds itself shows: it has no end to flatten."""
+    return ValueError(f"{where}: nesting deeper than {limit} levels, or a list that contains itself")

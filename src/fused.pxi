@@ -12,6 +12,8 @@ def dot(ws, xs, bias=0.0):
     if len(xs) != n:
         raise ValueError(f"dot: {n} weights but {len(xs)} inputs")
     cdef bint has_bias = isinstance(bias, Value)
+    if has_bias:
+        ready(bias)
     cdef double start = 0.0 if has_bias else real_operand(bias, "dot bias")
     cdef Value out = <Value>mg_new_nary(MG_DOT, 2 * n + has_bias)
     cdef mg_nary *e = out.node.u.nary
@@ -32,12 +34,13 @@ def dense(list weights, list biases, xs, bint relu):
     cdef Py_ssize_t j, k = len(weights)
     if len(biases) != k:
         raise ValueError(f"dense: {k} weight rows but {len(biases)} biases")
-    cdef list inputs = [x if isinstance(x, Value) else leaf(real_operand(x, "dense input")) for x in xs]
+    cdef list inputs = [ready(x) if isinstance(x, Value) else leaf(real_operand(x, "dense input")) for x in xs]
     for j in range(k):
         if len(weights[j]) != len(inputs):
             raise ValueError(f"dense: neuron {j} has {len(weights[j])} weights for {len(inputs)} inputs")
         if not isinstance(biases[j], Value):
             raise TypeError(f"dense: bias {j} is a {type(biases[j]).__name__}, not a Value")
+        ready(biases[j])
     return dense_nodes(weights, biases, inputs, relu)
 
 
@@ -47,7 +50,7 @@ def linear(x, W):
     once, shared by every row."""
     if type(W) is not list and type(W) is not tuple:
         raise TypeError(f"linear: W must be a list of rows, not {type(W).__name__}")
-    cdef list inputs = [v if isinstance(v, Value) else leaf(real_operand(v, "linear input")) for v in x]
+    cdef list inputs = [ready(v) if isinstance(v, Value) else leaf(real_operand(v, "linear input")) for v in x]
     cdef Py_ssize_t j
     for j in range(len(W)):
         if type(W[j]) is not list and type(W[j]) is not tuple:
@@ -138,7 +141,7 @@ cdef class DensePlan:
         for v in xs:
             if type(v) is not Value and not (type(v) is float or type(v) is int):
                 return None
-        x = [v if type(v) is Value else leaf(as_double(v)) for v in xs]
+        x = [ready(v) if type(v) is Value else leaf(real_operand(v, "dense input")) for v in xs]
         cdef tuple ws
         for i in range(len(self.weights)):
             ws = self.weights[i]
@@ -163,6 +166,8 @@ def sum(values, start=0.0):
     """start + values[0] + values[1] + ... as ONE node, left to right."""
     values = values if type(values) is list or type(values) is tuple else list(values)
     cdef bint start_is_child = isinstance(start, Value)
+    if start_is_child:
+        ready(start)
     cdef double start_data = 0.0 if start_is_child else real_operand(start, "sum start")
     cdef Value out = <Value>mg_new_nary(MG_SUM, len(values) + start_is_child)
     cdef mg_nary *e = out.node.u.nary

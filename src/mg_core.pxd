@@ -94,7 +94,7 @@ cdef extern from "grad_mode.h":
 
 
 cdef extern from "graph.h":
-    Py_ssize_t mg_topo_order(PyObject *root, PyObject ***order, Py_ssize_t *cap)
+    Py_ssize_t mg_topo_order(PyObject *root, PyObject ***order, Py_ssize_t *cap) except -1
     void mg_free_order(PyObject **order, Py_ssize_t cap)
     int mg_backward(PyObject *root)
     mg_nary *mg_nary_new(Py_ssize_t count)
@@ -103,8 +103,8 @@ cdef extern from "graph.h":
 
 
 cdef extern from "tape.h":
-    int mg_tape_forward(PyObject *const *order, const uint8_t *ops, Py_ssize_t n)
-    int mg_tape_backward(PyObject *const *order, const uint8_t *ops, Py_ssize_t n)
+    int mg_tape_forward(PyObject *const *order, const uint8_t *ops, Py_ssize_t n, double *saved)
+    int mg_tape_backward(PyObject *const *order, const uint8_t *ops, Py_ssize_t n, double *saved)
 
 
 cdef extern from "value.h":
@@ -126,5 +126,4 @@ cdef extern from "value.h":
     object mg_value_true_divide(object a, object b)
     object mg_value_power(object a, object b, object modulo)
     object mg_value_negative(object a)
-    bint mg_is_real(object x)
     bint mg_is_integral(object x)

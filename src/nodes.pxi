@@ -2,12 +2,28 @@
 # Values and doubles; these turn numbers into doubles with Python's rules and
 # fill child lists from Python sequences.
 
+import copyreg
 import operator
+
+from micrograd_fast import checks  # imports no engine
 
 cdef extern from "Python.h":
     double PyFloat_AsDouble(object) except? -1.0
+    double PyFloat_AS_DOUBLE(object)
+    double PyLong_AsDouble(object) except? -1.0
+    bint PyFloat_Check(object)
+    bint PyLong_Check(object)
+    int PyErr_CheckSignals() except -1
     Py_ssize_t PySequence_Fast_GET_SIZE(object)
     PyObject *PySequence_Fast_GET_ITEM(object, Py_ssize_t)  # borrowed
+
+cdef extern from "value.h":
+    # the operand rule's C side (value.h); the rest is checks.py's
+    void mg_set_operand_rule(object real_number, object real_operand)
+    int mg_value_ready(object v) except -1
+    bint mg_is_value(object o)
+
+mg_set_operand_rule(checks.real_number, checks.real_operand)
 
 
 cdef inline Value leaf(double x):
@@ -20,17 +36,37 @@ cdef inline Value computed(Value out):
     return out
 
 
-cdef inline double as_double(object x) except? -1.0:
-    """float(x) for real numbers only: TypeError for str, None, complex."""
+cdef inline double real_operand(object x, str where) except? -1.0:
+    """x by the operand rule (checks.py) for a function's argument: a float
+    (a subclass by its C value) or an int here, the rest by checks, which
+    raises TypeError for what is no real number. (As value.h's mg_as_real:
+    PyFloat_Check walks the bases, so it comes after the cheap tests.)"""
     if type(x) is float:
         return <double>x
-    return PyFloat_AsDouble(x)
+    if PyLong_Check(x):
+        return PyLong_AsDouble(x)
+    if PyFloat_Check(x):
+        return PyFloat_AS_DOUBLE(x)
+    return <double>checks.real_operand(x, where)
 
 
-cdef double real_operand(object x, str where) except? -1.0:
-    if not mg_is_real(x):
-        raise TypeError(f"{where}: expected a Value or a real number, not {type(x).__name__}")
-    return as_double(x)
+cdef inline double real_data(object x, str what) except? -1.0:
+    """x by the operand rule for what holds a number (data, grad, a local
+    gradient, assign's numbers): a Value is no such number."""
+    if type(x) is float:
+        return <double>x
+    if PyLong_Check(x):
+        return PyLong_AsDouble(x)
+    if PyFloat_Check(x):
+        return PyFloat_AS_DOUBLE(x)
+    return <double>checks.real_data(x, what)
+
+
+cdef inline object ready(object v):
+    """v, a Value, checked as an op's operand (see mg_value_ready): a
+    subclass's data property is read, an uninitialised Value refused."""
+    mg_value_ready(v)
+    return v
 
 
 cdef int fill_children(mg_nary *e, Py_ssize_t at, Py_ssize_t count, object seq, str where) except -1:
@@ -48,11 +84,10 @@ cdef int fill_children(mg_nary *e, Py_ssize_t at, Py_ssize_t count, object seq, 
         if PySequence_Fast_GET_SIZE(seq) != count:
             raise RuntimeError(f"{where}: an input changed size while it was read")
         item = PySequence_Fast_GET_ITEM(seq, i)
-        if not isinstance(<object>item, Value):
-            x = <object>item
-            if not mg_is_real(x):
-                raise TypeError(f"{where}: expected Values or real numbers, not {type(x).__name__}")
-            x = leaf(as_double(x))
+        if isinstance(<object>item, Value):
+            ready(<object>item)
+        else:
+            x = leaf(real_operand(<object>item, where))
             item = <PyObject *>x
         Py_INCREF(<object>item)
         e.children[at + i] = item

@@ -10,8 +10,6 @@ def topo_order(root):
         raise TypeError(f"topo_order: expected a Value, not {type(root).__name__}")
     cdef PyObject **order
     cdef Py_ssize_t i, cap, n = mg_topo_order(<PyObject *>root, &order, &cap)
-    if n < 0:
-        raise MemoryError()
     try:
         return [<object>order[i] for i in range(n)]
     finally:
@@ -26,6 +24,7 @@ cdef class Tape:
 
     cdef PyObject **order   # strong references, children before parents
     cdef uint8_t *ops       # each node's op code when recorded
+    cdef double *saved      # room for n numbers: what a failed replay puts back
     cdef Py_ssize_t n
     cdef readonly list leaves
 
@@ -34,14 +33,13 @@ cdef class Tape:
         cdef PyObject *const *kids
         cdef Py_ssize_t i, cap
         cdef int op
-        self.n = mg_topo_order(<PyObject *>root, &borrowed, &cap)
-        if self.n < 0:
-            self.n = 0
-            raise MemoryError()
+        cdef Py_ssize_t n = mg_topo_order(<PyObject *>root, &borrowed, &cap)
+        self.n = n
         try:
             self.order = <PyObject **>PyMem_Malloc(self.n * sizeof(PyObject *))
             self.ops = <uint8_t *>PyMem_Malloc(self.n * sizeof(uint8_t))
-            if self.order == NULL or self.ops == NULL:
+            self.saved = <double *>PyMem_Malloc(max(self.n, 1) * sizeof(double))
+            if self.order == NULL or self.ops == NULL or self.saved == NULL:
                 raise MemoryError()
             for i in range(self.n):
                 op = MG_NODE(<object>borrowed[i]).op
@@ -66,21 +64,23 @@ cdef class Tape:
                 Py_XDECREF(self.order[i])
         PyMem_Free(self.order)
         PyMem_Free(self.ops)
+        PyMem_Free(self.saved)
 
     def forward(self):
         """Recomputes every interior node from the leaves' current data;
-        returns the root's new data."""
-        mg_raise(mg_tape_forward(self.order, self.ops, self.n))
+        returns the root's new data. On an error no node has changed."""
+        mg_raise(mg_tape_forward(self.order, self.ops, self.n, self.saved))
         return MG_NODE(<object>self.order[self.n - 1]).data
 
     def backward(self):
         """The root's backward() as on a freshly built graph: interior grads
-        restart from 0, leaves accumulate."""
-        mg_raise(mg_tape_backward(self.order, self.ops, self.n))
+        restart from 0, leaves accumulate. On an error no grad has changed."""
+        mg_raise(mg_tape_backward(self.order, self.ops, self.n, self.saved))
 
     def evaluate(self, inputs, X, outputs):
         """Runs forward once per row of X (shape (n, len(inputs))), writing the
-        row into the inputs' data; returns the outputs' data, (n, len(outputs))."""
+        row into the inputs' data; returns the outputs' data, (n, len(outputs)).
+        Every node's data is left as it was, on success and on an error."""
         import numpy as np
 
         cdef list ins = list(inputs), outs = list(outputs)
@@ -93,19 +93,24 @@ cdef class Tape:
         result = np.empty((rows.shape[0], len(outs)), dtype=np.float64)
         cdef const double[:, ::1] x = rows
         cdef double[:, ::1] y = result
-        cdef Py_ssize_t r, j
+        cdef Py_ssize_t r, j, i
         cdef Py_ssize_t n_in = len(ins), n_out = len(outs)
-        saved = [v.data for v in ins]
+        saved = [MG_NODE(v).data for v in ins]  # inputs need not be on the tape
+        for i in range(self.n):
+            self.saved[i] = MG_NODE(<object>self.order[i]).data
         try:
             for r in range(x.shape[0]):
+                PyErr_CheckSignals()
                 for j in range(n_in):
                     MG_NODE(ins[j]).data = x[r, j]
-                mg_raise(mg_tape_forward(self.order, self.ops, self.n))
+                mg_raise(mg_tape_forward(self.order, self.ops, self.n, NULL))
                 for j in range(n_out):
                     y[r, j] = MG_NODE(outs[j]).data
         finally:
-            for v, d in zip(ins, saved):
-                v.data = d
+            for i in range(self.n):
+                MG_NODE(<object>self.order[i]).data = self.saved[i]
+            for j in range(n_in):
+                MG_NODE(ins[j]).data = saved[j]
         return result
 
     def __len__(self):
@@ -125,13 +130,15 @@ def compile(root):
 def assign(values, data):
     """Writes data (a numpy array or a sequence of numbers) into the .data of
     values (a list, or nested list, of Values), in row-major order. Checks
-    everything first: on an error no Value has changed."""
-    cdef list targets = flatten_values(values)
-    cdef list numbers
+    everything first: on an error no Value has changed. A list nested too
+    deep (or containing itself) is a ValueError, as numpy gives for it."""
+    cdef list targets = [], numbers
+    flatten(values, targets, 0, True)
     if hasattr(data, "ravel") and hasattr(data, "dtype"):
         numbers = data.ravel().tolist()
     else:
-        numbers = flatten_numbers(data)
+        numbers = []
+        flatten(data, numbers, 0, False)
     if len(numbers) != len(targets):
         raise ValueError(f"assign: {len(targets)} Values but {len(numbers)} numbers")
     cdef Py_ssize_t i, n = len(targets)
@@ -140,35 +147,38 @@ def assign(values, data):
         raise MemoryError()
     try:
         for i in range(n):
-            buffer[i] = as_double(numbers[i])
+            if (i & SIGNAL_EVERY_MASK) == 0:
+                PyErr_CheckSignals()
+            buffer[i] = real_data(numbers[i], "assign: each item of data")
         for i in range(n):
             MG_NODE(targets[i]).data = buffer[i]
     finally:
         PyMem_Free(buffer)
 
 
-cdef list flatten_values(values):
-    cdef list out = []
-    cdef list stack = [values]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, Value):
-            out.append(item)
-        elif isinstance(item, (list, tuple)):
-            stack.extend(reversed(item))
-        else:
-            raise TypeError(f"assign: expected Values (or lists of them), not {type(item).__name__}")
-    return out
+# numpy's limit on dimensions; a list that contains itself reaches it at once
+cdef int MAX_NESTING = 64
+# how often a loop over user input looks for Ctrl-C (as csrc/graph.c's)
+cdef Py_ssize_t SIGNAL_EVERY_MASK = (1 << 18) - 1
+cdef Py_ssize_t flatten_steps = 0
 
 
-cdef list flatten_numbers(data):
-    cdef list out = []
-    cdef list stack = [data]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, (list, tuple)):
-            stack.extend(reversed(item))
-        else:
-            out.append(item)
-    return out
-
+cdef int flatten(object item, list out, int depth, bint values) except -1:
+    """Appends the items of item, a list or tuple nested any way up to
+    MAX_NESTING levels, to out in row-major order: Values if values (a
+    TypeError for anything else), else whatever is there (numbers, checked
+    later)."""
+    global flatten_steps
+    flatten_steps += 1
+    if (flatten_steps & SIGNAL_EVERY_MASK) == 0:  # lists shared many times over can take long
+        PyErr_CheckSignals()
+    if isinstance(item, (list, tuple)):
+        if depth == MAX_NESTING:
+            raise checks.nested_too_deep("assign", MAX_NESTING)
+        for x in item:
+            flatten(x, out, depth + 1, values)
+        return 0
+    if values and not isinstance(item, Value):
+        raise TypeError(f"assign: expected Values (or lists of them), not {type(item).__name__}")
+    out.append(item)
+    return 0

@@ -12,7 +12,9 @@ cdef list values_of(object xs, str where):
     if not out:
         raise ValueError(f"{where}: empty input")
     for i in range(len(out)):
-        if not isinstance(out[i], Value):
+        if isinstance(out[i], Value):
+            ready(out[i])
+        else:
             out[i] = leaf(real_operand(out[i], where))
     return out
 
@@ -27,25 +29,16 @@ cdef Value node_over(int op, object children, Py_ssize_t extra, str where):
 
 
 cdef object index_value(object index, Py_ssize_t n, str where):
-    """index as a Value holding an integer in [0, n): a Value is checked, an
-    int made a leaf."""
+    """index as a Value holding an integer in [0, n): a Value is checked
+    with the rule a replay applies (csrc/fused.h's mg_as_index), worded by
+    checks.index_of; an int is made a leaf (checks.class_index)."""
     cdef Py_ssize_t row
-    cdef int err
-    if isinstance(index, Value):  # the rule a replay applies (csrc/fused.h), worded here
-        x = (<Value>index).node.data
-        err = mg_as_index(x, n, &row)
-        if err == MG_ERR_NOT_INTEGRAL:
-            raise ValueError(f"{where}: the index Value holds {x}, not an integer")
-        if err == MG_ERR_INDEX_RANGE:
-            raise IndexError(f"{where}: index {x:g} is out of range for {n}")
+    if isinstance(index, Value):
+        ready(index)
+        if mg_as_index((<Value>index).node.data, n, &row) != MG_OK:
+            checks.index_of((<Value>index).node.data, n, where)  # raises
         return index
-    if isinstance(index, bool) or not hasattr(type(index), "__index__"):
-        raise TypeError(f"{where}: the index must be an int or a Value holding one, "
-                        f"not {type(index).__name__}")
-    i = operator.index(index)
-    if not 0 <= i < n:
-        raise IndexError(f"{where}: index {i} is out of range for {n}")
-    return leaf(<double>i)
+    return leaf(<double>checks.class_index(index, n, where))
 
 
 def rmsnorm(x, eps=1e-5):

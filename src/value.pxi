@@ -18,10 +18,10 @@ cdef class Value:
     def __init__(self, data, _children=(), _op='', label=''):
         """micrograd's Value(data, _children, _op), with the lecture's label.
         microgpt's Value(data, children, local_grads) works too: a tuple or
-        list of numbers in _op's place are the children's local gradients."""
+        list of numbers in _op's place are the children's local gradients.
+        Everything is checked before anything is written."""
         if self.node.flags & MG_INITIALISED:
             raise RuntimeError("Value.__init__ may only run once")
-        cdef double x = as_double(data)
         cdef tuple children = tuple(_children)
         for child in children:
             if not isinstance(child, Value):
@@ -31,8 +31,14 @@ cdef class Value:
             local_grads = checked_local_grads(_op, len(children))
             _op = ''
         cdef str op = _op if isinstance(_op, str) else str(_op)
-        self.node.data = x
-        self.node.flags = MG_INITIALISED
+        cdef type cls = type(self)
+        if cls is not Value and overrides(cls, "data"):
+            self.data = data  # upstream's self.data = data, through the subclass's property
+        else:
+            self.node.data = real_data(data, "Value")
+        if cls is not Value and overrides(cls, "grad"):
+            self.grad = 0.0
+        self.node.flags |= MG_INITIALISED
         cdef mg_nary *e
         if children or op:
             e = mg_nary_new(len(children))
@@ -50,21 +56,28 @@ cdef class Value:
             self.label = label
         mg_untrack_new_leaf(self)
 
+    # A Value whose __init__ never ran (a subclass's __init__ that skips
+    # super().__init__()) has no data or grad, as upstream's has none.
+
     @property
     def data(self):
+        if not self.node.flags & MG_INITIALISED:
+            raise uninitialised(self, "data")
         return self.node.data
 
     @data.setter
     def data(self, value):
-        self.node.data = as_double(value)
+        self.node.data = real_data(value, "data")
 
     @property
     def grad(self):
+        if not self.node.flags & MG_INITIALISED:
+            raise uninitialised(self, "grad")
         return self.node.grad
 
     @grad.setter
     def grad(self, value):
-        self.node.grad = as_double(value)
+        self.node.grad = real_data(value, "grad")
 
     @property
     def label(self):
@@ -148,7 +161,7 @@ cdef class Value:
     @_backward.setter
     def _backward(self, fn):
         if not callable(fn):
-            raise TypeError(f"_backward must be callable, not {type(fn).__name__}")
+            raise checks.must_be("_backward", "callable", fn)
         mg_raise(mg_set_custom_backward(&self.node, <PyObject *>fn, <PyObject *>self._op))
         mg_track(self)  # the closure usually refers back to this node: a cycle
 
@@ -158,8 +171,14 @@ cdef class Value:
     def __add__(self, other):
         return mg_value_add(self, other)
 
-    def __radd__(self, other):  # other + self
-        return mg_value_add(other, self)
+    # The reflected forms are upstream's (self + other, other + (-self), ...):
+    # given a Value as other, Python came here only because self's type is a
+    # subclass, where upstream would have run other's (Value's) own method.
+
+    def __radd__(self, other):  # other + self: upstream's self + other
+        if type(self) is Value or isinstance(other, Value):
+            return mg_value_add(other, self)
+        return self + other
 
     def __sub__(self, other):  # self + (-other)
         return mg_value_subtract(self, other)
@@ -170,8 +189,10 @@ cdef class Value:
     def __mul__(self, other):
         return mg_value_multiply(self, other)
 
-    def __rmul__(self, other):  # other * self
-        return mg_value_multiply(other, self)
+    def __rmul__(self, other):  # other * self: upstream's self * other
+        if type(self) is Value or isinstance(other, Value):
+            return mg_value_multiply(other, self)
+        return self * other
 
     def __truediv__(self, other):  # self * other**-1
         return mg_value_true_divide(self, other)
@@ -192,26 +213,110 @@ cdef class Value:
     # method per unary row of csrc/op_table.h, made by csrc/unary_methods.c.
 
     def backward(self):
+        ready(self)
         mg_raise(mg_backward(<PyObject *>self))
 
     def __repr__(self):
         return f"Value(data={self.node.data}, grad={self.node.grad})"
 
     def __reduce__(self):
-        """Leaves pickle and deep-copy (data, grad, attributes); an interior
-        node would drag its whole graph along, so it is refused."""
+        """Leaves pickle and copy (data, grad, attributes, and a subclass's
+        __slots__ as Python's default pickling keeps them); an interior node
+        would drag its whole graph along, so it is refused."""
         if self.node.op != MG_LEAF:
-            raise TypeError(f"cannot pickle or copy a Value made by an op ({self._op!r}): "
-                            "only leaves (parameters, inputs) can be; rebuild the graph from them")
+            raise checks.not_a_leaf(self._op)
         attrs = mg_value_attributes(self, False)
-        return (_leaf, (type(self), self.node.data),
-                (self.node.grad, dict(<dict>attrs) if attrs != NULL and <dict>attrs else None))
+        state = (self.node.grad, dict(<dict>attrs) if attrs != NULL and <dict>attrs else None)
+        slots = slot_values(self)
+        return (_leaf, (type(self), self.node.data), state + (slots,) if slots else state)
 
     def __setstate__(self, state):
-        grad, attrs = state
-        self.node.grad = as_double(grad)
-        for name, value in (attrs or {}).items():
+        """(grad, attributes[, slots]), each checked before any is written:
+        on an error the Value is unchanged."""
+        if type(state) is not tuple or len(state) not in (2, 3):
+            raise checks.bad_pickle_state(state)
+        grad = real_data(state[0], "grad")
+        attrs = state[1] or {}
+        slots = (state[2] if len(state) == 3 else None) or {}
+        if type(attrs) is not dict or type(slots) is not dict:
+            raise checks.bad_pickle_state(state)
+        cdef type cls = type(self)
+        for name, value in attrs.items():
+            check_settable(cls, name, value)
+        slot_names = copyreg._slotnames(cls)
+        for name in slots:
+            if name not in slot_names:
+                raise checks.not_settable(cls, name)
+        if cls is not Value and overrides(cls, "grad"):
+            self.grad = grad
+        else:
+            self.node.grad = grad
+        for name, value in attrs.items():
             setattr(self, name, value)
+        for name, value in slots.items():
+            setattr(self, name, value)
+
+
+cdef object uninitialised(Value v, str name):
+    """What reading a field of a Value whose __init__ never ran raises."""
+    return AttributeError(f"'{type(v).__name__}' object has no attribute '{name}'")
+
+
+cdef object class_attribute(type cls, str name):
+    """(owner, attribute) as attribute lookup on an instance of cls finds
+    name on the type, or (None, None)."""
+    for klass in cls.__mro__:
+        found = klass.__dict__.get(name, _MISSING)
+        if found is not _MISSING:
+            return klass, found
+    return None, None
+
+
+cdef object _MISSING = object()
+
+
+cdef bint overrides(type cls, str name):
+    """Whether a subclass cls defines name (data, grad) for itself."""
+    return class_attribute(cls, name)[0] is not Value
+
+
+# Value's own attributes that a pickled state may write; its other data
+# descriptors (_op, _prev, _children, ...) are read-only.
+cdef tuple WRITABLE = ("data", "grad", "label", "_backward")
+
+
+cdef int check_settable(type cls, object name, object value) except -1:
+    """Raises what setattr(instance of cls, name, value) would for a name
+    it could not set, before anything is set."""
+    if not isinstance(name, str):
+        raise TypeError(f"attribute name must be string, not '{type(name).__name__}'")
+    owner, found = class_attribute(cls, name)
+    if owner is None or not hasattr(type(found), "__set__"):
+        return 0  # the instance's own attribute
+    if owner is Value:
+        if name not in WRITABLE:
+            raise checks.not_settable(cls, name)
+        if name == "data" or name == "grad":
+            real_data(value, name)
+        elif name == "_backward" and not callable(value):
+            raise checks.must_be("_backward", "callable", value)
+    elif isinstance(found, property) and found.fset is None:
+        raise checks.not_settable(cls, name)
+    return 0
+
+
+cdef object slot_values(Value v):
+    """The values of v's subclass __slots__ that are set, by name, or None."""
+    names = copyreg._slotnames(type(v))
+    if not names:
+        return None
+    out = {}
+    for name in names:
+        try:
+            out[name] = getattr(v, name)
+        except AttributeError:
+            pass
+    return out or None
 
 
 cdef dict attributes_made(Value v):
@@ -224,14 +329,19 @@ cdef dict attributes_made(Value v):
 
 cdef tuple checked_local_grads(object grads, Py_ssize_t count):
     """microgpt's local_grads as a tuple of floats, one per child."""
-    cdef tuple out = tuple([as_double(g) if mg_is_real(g) else bad_local_grad(g) for g in grads])
+    cdef tuple out = tuple([local_grad(g) for g in grads])
     if len(out) != count:
         raise ValueError(f"Value: {count} children but {len(out)} local gradients")
     return out
 
 
-cdef object bad_local_grad(object g):
-    raise TypeError(f"Value: local gradients must be real numbers, not {type(g).__name__}")
+cdef double local_grad(object g) except? -1.0:
+    if PyFloat_Check(g):
+        return PyFloat_AS_DOUBLE(g)
+    x = checks.real_number(g)
+    if x is None:
+        raise checks.must_be("Value: local gradients", "real numbers", g)
+    return <double>x
 
 
 def _leaf(cls, data):

@@ -103,24 +103,25 @@ def assign(values, data):
         v.data = x
 
 
-def _flatten(nested, is_item, what):
-    """nested's items, depth first, left to right. A list met again inside
-    itself would never end: ValueError, as numpy gives (and RecursionError
-    for nesting past Python's recursion limit)."""
-    out, open_lists = [], set()  # the ids of the lists being walked
+MAX_NESTING = 64  # numpy's limit on dimensions, as the compiled engine's assign
 
-    def walk(item):
+
+def _flatten(nested, is_item, what):
+    """nested's items, depth first, left to right. Nesting past MAX_NESTING
+    levels is refused with a ValueError, as numpy refuses it: that is also
+    how a list that contains itself shows, which would never end."""
+    out = []
+
+    def walk(item, depth):
         if is_item(item):
             out.append(item)
         elif isinstance(item, (list, tuple)):
-            if id(item) in open_lists:
-                raise checks.contains_itself("assign")
-            open_lists.add(id(item))
+            if depth == MAX_NESTING:
+                raise checks.nested_too_deep("assign", MAX_NESTING)
             for x in item:
-                walk(x)
-            open_lists.remove(id(item))
+                walk(x, depth + 1)
         else:
             raise checks.expected("assign", what, item)
 
-    walk(nested)
+    walk(nested, 0)
     return out
