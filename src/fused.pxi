@@ -10,7 +10,7 @@ def dot(ws, xs, bias=0.0):
     xs = xs if type(xs) is list or type(xs) is tuple else list(xs)
     cdef Py_ssize_t n = len(ws)
     if len(xs) != n:
-        raise ValueError(f"dot: {n} weights but {len(xs)} inputs")
+        raise checks.lengths_differ("dot", n, "weights", len(xs), "inputs")
     cdef bint has_bias = isinstance(bias, Value)
     if has_bias:
         ready(bias)
@@ -33,13 +33,13 @@ def dense(list weights, list biases, xs, bint relu):
     shared by every neuron."""
     cdef Py_ssize_t j, k = len(weights)
     if len(biases) != k:
-        raise ValueError(f"dense: {k} weight rows but {len(biases)} biases")
+        raise checks.lengths_differ("dense", k, "weight rows", len(biases), "biases")
     cdef list inputs = [ready(x) if isinstance(x, Value) else leaf(real_operand(x, "dense input")) for x in xs]
     for j in range(k):
         if len(weights[j]) != len(inputs):
-            raise ValueError(f"dense: neuron {j} has {len(weights[j])} weights for {len(inputs)} inputs")
+            raise checks.weights_for_inputs(f"dense: neuron {j}", len(weights[j]), len(inputs))
         if not isinstance(biases[j], Value):
-            raise TypeError(f"dense: bias {j} is a {type(biases[j]).__name__}, not a Value")
+            raise checks.is_not(f"dense: bias {j}", biases[j], "a Value")
         ready(biases[j])
     return dense_nodes(weights, biases, inputs, relu)
 
@@ -49,14 +49,14 @@ def linear(x, W):
     node (no bias; the same bits as that code). Number inputs become leaves
     once, shared by every row."""
     if type(W) is not list and type(W) is not tuple:
-        raise TypeError(f"linear: W must be a list of rows, not {type(W).__name__}")
+        raise checks.must_be("linear: W", "a list of rows", W)
     cdef list inputs = [ready(v) if isinstance(v, Value) else leaf(real_operand(v, "linear input")) for v in x]
     cdef Py_ssize_t j
     for j in range(len(W)):
         if type(W[j]) is not list and type(W[j]) is not tuple:
-            raise TypeError(f"linear: row {j} of W is a {type(W[j]).__name__}, not a list")
+            raise checks.is_not(f"linear: row {j} of W", W[j], "a list")
         if len(W[j]) != len(inputs):
-            raise ValueError(f"linear: row {j} of W has {len(W[j])} weights for {len(inputs)} inputs")
+            raise checks.weights_for_inputs(f"linear: row {j} of W", len(W[j]), len(inputs))
     return dense_nodes(W, None, inputs, False)
 
 
@@ -116,19 +116,19 @@ cdef class DensePlan:
         self.parts = tuple(parts)
         for p in self.parts:
             if type(p) is not list:
-                raise TypeError(f"DensePlan: parts must be lists, not {type(p).__name__}")
+                raise checks.must_be("DensePlan: parts", "lists", p)
         self.contents = tuple([tuple(p) for p in self.parts])
         self.weights = tuple([tuple(w) for w in weights])
         self.biases = tuple([tuple(b) for b in biases])
         self.relus = tuple([bool(r) for r in relus])
         if not len(self.weights) == len(self.biases) == len(self.relus):
-            raise ValueError("DensePlan: weights, biases and relus must have one entry per layer")
+            raise checks.plan_layers_differ()
         for ws, bs in zip(self.weights, self.biases):
             if len(ws) == 0 or len(ws) != len(bs):
-                raise ValueError("DensePlan: each layer needs as many weight lists as biases, at least one")
+                raise checks.plan_layer_unmatched()
             for b in bs:
                 if not isinstance(b, Value):
-                    raise TypeError(f"DensePlan: bias is a {type(b).__name__}, not a Value")
+                    raise checks.is_not("DensePlan: bias", b, "a Value")
 
     def __call__(self, xs):
         cdef Py_ssize_t i, j

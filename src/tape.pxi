@@ -7,7 +7,7 @@ def topo_order(root):
     """Every node reachable from root, children before parents, in the order
     of micrograd's recursive build_topo (the order backward() sweeps)."""
     if not isinstance(root, Value):
-        raise TypeError(f"topo_order: expected a Value, not {type(root).__name__}")
+        raise checks.expected("topo_order", "a Value", root)
     cdef PyObject **order
     cdef Py_ssize_t i, cap, n = mg_topo_order(<PyObject *>root, &order, &cap)
     try:
@@ -46,9 +46,7 @@ cdef class Tape:
                 if op == MG_CUSTOM and (mg_children(MG_NODE(<object>borrowed[i]), &kids) > 0
                                         or MG_NODE(<object>borrowed[i]).u.nary.backward != NULL):
                     self.n = i
-                    raise TypeError(
-                        f"cannot compile a graph with a custom op ({(<object>borrowed[i])._op!r}): "
-                        "its Python _backward has no forward to replay")
+                    raise checks.custom_op_on_tape((<object>borrowed[i])._op)
                 Py_INCREF(<object>borrowed[i])
                 self.order[i] = borrowed[i]
                 self.ops[i] = op
@@ -86,10 +84,10 @@ cdef class Tape:
         cdef list ins = list(inputs), outs = list(outputs)
         for v in ins + outs:
             if not isinstance(v, Value):
-                raise TypeError(f"evaluate: inputs and outputs must be Values, not {type(v).__name__}")
+                raise checks.must_be("evaluate: inputs and outputs", "Values", v)
         rows = np.ascontiguousarray(X, dtype=np.float64)
         if rows.ndim != 2 or rows.shape[1] != len(ins):
-            raise ValueError(f"evaluate: X must have shape (n, {len(ins)}), not {rows.shape}")
+            raise checks.rows_shape(len(ins), rows.shape)
         result = np.empty((rows.shape[0], len(outs)), dtype=np.float64)
         cdef const double[:, ::1] x = rows
         cdef double[:, ::1] y = result
@@ -123,7 +121,7 @@ cdef class Tape:
 def compile(root):
     """Records root's graph for replay: see Tape."""
     if not isinstance(root, Value):
-        raise TypeError(f"compile: expected a Value, not {type(root).__name__}")
+        raise checks.expected("compile", "a Value", root)
     return Tape(root)
 
 
@@ -140,7 +138,7 @@ def assign(values, data):
         numbers = []
         flatten(data, numbers, 0, False)
     if len(numbers) != len(targets):
-        raise ValueError(f"assign: {len(targets)} Values but {len(numbers)} numbers")
+        raise checks.lengths_differ("assign", len(targets), "Values", len(numbers), "numbers")
     cdef Py_ssize_t i, n = len(targets)
     cdef double *buffer = <double *>PyMem_Malloc(max(n, 1) * sizeof(double))
     if buffer == NULL:
@@ -179,6 +177,6 @@ cdef int flatten(object item, list out, int depth, bint values) except -1:
             flatten(x, out, depth + 1, values)
         return 0
     if values and not isinstance(item, Value):
-        raise TypeError(f"assign: expected Values (or lists of them), not {type(item).__name__}")
+        raise checks.expected("assign", "Values (or lists of them)", item)
     out.append(item)
     return 0

@@ -10,7 +10,7 @@ cdef list values_of(object xs, str where):
     cdef list out = list(xs)
     cdef Py_ssize_t i
     if not out:
-        raise ValueError(f"{where}: empty input")
+        raise checks.empty(where)
     for i in range(len(out)):
         if isinstance(out[i], Value):
             ready(out[i])
@@ -98,19 +98,19 @@ def embedding(table, index):
     selected row gets a gradient. table is a list of rows of Values; index a
     Value holding a row number (or an int)."""
     if type(table) is not list and type(table) is not tuple:
-        raise TypeError(f"embedding: the table must be a list of rows, not {type(table).__name__}")
+        raise checks.must_be("embedding: the table", "a list of rows", table)
     cdef list rows = [list(row) if type(row) is list or type(row) is tuple else None for row in table]
     cdef Py_ssize_t r, j, n = len(rows), width
     if n == 0:
-        raise ValueError("embedding: empty table")
+        raise checks.empty("embedding", "table")
     for r in range(n):
         if rows[r] is None:
-            raise TypeError(f"embedding: row {r} is a {type(table[r]).__name__}, not a list of Values")
+            raise checks.is_not(f"embedding: row {r}", table[r], "a list of Values")
         if len(rows[r]) != len(rows[0]) or not rows[r]:
-            raise ValueError(f"embedding: row {r} has {len(rows[r])} entries, row 0 has {len(rows[0])}")
+            raise checks.ragged_table(r, len(rows[r]), len(rows[0]))
         for v in rows[r]:
             if not isinstance(v, Value):
-                raise TypeError(f"embedding: the table holds a {type(v).__name__}, not a Value")
+                raise checks.holds("embedding: the table", v, "a Value")
     width = len(rows[0])
     i = index_value(index, n, "embedding")
     cdef list out = [None] * width

@@ -25,7 +25,7 @@ cdef class Value:
         cdef tuple children = tuple(_children)
         for child in children:
             if not isinstance(child, Value):
-                raise TypeError(f"children must be Values, not {type(child).__name__}")
+                raise checks.must_be("children", "Values", child)
         cdef tuple local_grads = None
         if isinstance(_op, (tuple, list)):
             local_grads = checked_local_grads(_op, len(children))
@@ -38,6 +38,8 @@ cdef class Value:
             self.node.data = real_data(data, "Value")
         if cls is not Value and overrides(cls, "grad"):
             self.grad = 0.0
+            global grad_property_seen
+            grad_property_seen = True
         self.node.flags |= MG_INITIALISED
         cdef mg_nary *e
         if children or op:
@@ -214,10 +216,12 @@ cdef class Value:
 
     def backward(self):
         ready(self)
+        if grad_property_seen and backward_through_properties(self):
+            return
         mg_raise(mg_backward(<PyObject *>self))
 
-    def __repr__(self):
-        return f"Value(data={self.node.data}, grad={self.node.grad})"
+    def __repr__(self):  # through data and grad, as upstream's: a subclass's properties count
+        return f"Value(data={self.data}, grad={self.grad})"
 
     def __reduce__(self):
         """Leaves pickle and copy (data, grad, attributes, and a subclass's
@@ -273,6 +277,38 @@ cdef object class_attribute(type cls, str name):
 
 
 cdef object _MISSING = object()
+
+
+# Whether a Value of a class that keeps grad in a property of its own was
+# ever made: until one is, backward() never looks for them.
+cdef bint grad_property_seen = False
+
+
+cdef bint backward_through_properties(Value root) except -1:
+    """upstream's backward, every grad read and written as an attribute,
+    when root's graph holds a node whose class keeps grad in a property of
+    its own (the C sweep would bypass it); False if it holds none. As the C
+    sweep: microgpt's rule, child.grad += local * out.grad, and on an error
+    every grad put back."""
+    topo = topo_order(root)
+    if not any(type(v) is not Value and overrides(type(v), "grad") for v in topo):
+        return False
+    before = [v.grad for v in topo]
+    try:
+        root.grad = 1.0
+        for v in reversed(topo):
+            local_grads = v._local_grads
+            if local_grads is None:  # a custom op's own closure
+                v._backward()
+                continue
+            g = v.grad
+            for child, local in zip(v._children, local_grads):
+                child.grad += local * g
+    except BaseException:
+        for v, grad in zip(topo, before):
+            v.grad = grad
+        raise
+    return True
 
 
 cdef bint overrides(type cls, str name):
@@ -331,7 +367,7 @@ cdef tuple checked_local_grads(object grads, Py_ssize_t count):
     """microgpt's local_grads as a tuple of floats, one per child."""
     cdef tuple out = tuple([local_grad(g) for g in grads])
     if len(out) != count:
-        raise ValueError(f"Value: {count} children but {len(out)} local gradients")
+        raise checks.lengths_differ("Value", count, "children", len(out), "local gradients")
     return out
 
 
