@@ -5,7 +5,8 @@
 Arithmetic on Values builds a node with no Python closure, set or tuple; each
 elementwise op is a row of csrc/op_table.h (its forward and local derivatives,
 from which csrc/ops.h makes the forward, the chain rule and _local_grads),
-backward() sorts and sweeps the graph in C. Semantics are those of micrograd_fast/reference.py, bit for bit.
+backward() sorts and sweeps the graph in C. Semantics are those of the
+reference engine (micrograd_fast/reference/), bit for bit.
 
 One module, split by job (the .pxi files are pasted in here by Cython):
   nodes.pxi    making nodes from Python objects: numbers, lists of children
@@ -18,7 +19,7 @@ One module, split by job (the .pxi files are pasted in here by Cython):
   kernels.pxi  what the libraries run over many Values: optimizer updates,
                batch cross-entropy, the no_grad switch
 Its public names are exactly micrograd_fast.engine.API, as the reference's
-are (micrograd_fast/reference.py); only micrograd_fast/engine.py imports
+are (micrograd_fast/reference/); only micrograd_fast/engine.py imports
 either.
 """
 

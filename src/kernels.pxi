@@ -1,5 +1,5 @@
 # Kernels: what the libraries run over many Values at once, in C. The
-# optimizer updates are the same arithmetic as reference.py's loops, step for
+# optimizer updates are the same arithmetic as reference/kernels.py's loops, step for
 # step; nll_rows makes losses.cross_entropy's nodes for a whole batch.
 
 
