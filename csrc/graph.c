@@ -9,10 +9,6 @@
 #endif
 
 
-/* A loop over user input that can run for seconds (a sort or sweep of
- * millions of nodes) looks for Ctrl-C this often: a KeyboardInterrupt, and
- * what was changed is put back. */
-#define SIGNAL_EVERY_MASK (((Py_ssize_t)1 << 18) - 1)
 
 /* The sorts' scratch arrays (process_state.h) are taken and given back;
  * very large ones are not kept. */
@@ -65,47 +61,43 @@ static int grow(void **array, Py_ssize_t *cap, Py_ssize_t need, size_t size)
     return 0;
 }
 
-/* An array and, when saving, a parallel array of grads, grown together. */
-typedef struct column {
-    PyObject **nodes;
-    double *grads;  /* NULL unless saving */
-    Py_ssize_t cap, grads_cap;
-} column;
-
-static int column_grow(column *c, Py_ssize_t need)
-{
-    if (grow((void **)&c->nodes, &c->cap, need, sizeof(PyObject *)))
-        return -1;
-    return c->grads != NULL && grow((void **)&c->grads, &c->grads_cap, c->cap, sizeof(double));
-}
-
 /* A stack entry is a node, with the low bit set once its children have been
  * pushed: popping such an entry finishes the node without reading it again,
  * so each node's memory is read once per sort. */
 #define EXPANDED ((uintptr_t)1)
 
-/* The sort, as mg_topo_order; with saving, *order also carries each node's
- * grad as it was when the sort reached it (read then, while its memory is
- * at hand: backward's way back after an error). Inlined into its two
- * callers, so the plain sort carries none of it. */
-static MG_ALWAYS_INLINE Py_ssize_t sort(PyObject *root, column *order, int saving)
+/* Whether n's chain rule can fail: return an error code, or run Python code
+ * that may raise. backward() keeps a graph's grads to put them back only
+ * when one of its nodes can (every code is listed: a new op must say). */
+static inline int chain_rule_can_fail(const mg_node *n)
+{
+    switch ((enum mg_op)n->op) {
+    case MG_LEAF: case MG_ADD: case MG_MUL: case MG_RELU: case MG_TANH: case MG_EXP:
+    case MG_SIGMOID: case MG_SIN: case MG_COS: case MG_ABS: case MG_SQRT: case MG_DOT:
+    case MG_SUM:
+        return 0;
+    case MG_CUSTOM:  /* microgpt's local grads cannot fail; a Python _backward can */
+        return n->u.nary != NULL && n->u.nary->backward != NULL;
+    case MG_POW: case MG_POWV: case MG_LOG: case MG_RMS_SCALE: case MG_EXPSUM:
+    case MG_SOFTMAX: case MG_LOG_SOFTMAX: case MG_NLL: case MG_EMBED:
+        return 1;
+    }
+    return 1;  /* not an op code: mg_backward_local says so */
+}
+
+/* The sort, as mg_topo_order; *fallible (if not NULL) is set when a node's
+ * chain rule can fail. Inlined into its two callers. Looks for Ctrl-C now
+ * and then: -1 with the exception, nothing changed but epochs. */
+static MG_ALWAYS_INLINE Py_ssize_t sort(PyObject *root, PyObject ***order_out,
+                                        Py_ssize_t *order_cap_out, int *fallible)
 {
     const uint64_t epoch = ++mg_sort_scratch.epoch;
-    Py_ssize_t depth = 0, count = 0, expanded = 0;
+    Py_ssize_t stack_cap, order_cap, depth = 0, count = 0, expanded = 0;
+    int can_fail = 0;
     PyObject *next;
-    column stack = {NULL, NULL, 0, 0};
-    stack.nodes = take_spare(&mg_sort_scratch.stack, sizeof(PyObject *), &stack.cap);
-    order->nodes = take_spare(&mg_sort_scratch.order, sizeof(PyObject *), &order->cap);
-    order->grads = NULL;
-    if (saving) {
-        stack.grads = take_spare(&mg_sort_scratch.stack_grads, sizeof(double), &stack.grads_cap);
-        order->grads = take_spare(&mg_sort_scratch.order_grads, sizeof(double), &order->grads_cap);
-        if (stack.grads == NULL || order->grads == NULL
-                || grow((void **)&stack.grads, &stack.grads_cap, stack.cap, sizeof(double))
-                || grow((void **)&order->grads, &order->grads_cap, order->cap, sizeof(double)))
-            goto no_memory;
-    }
-    if (stack.nodes == NULL || order->nodes == NULL)
+    PyObject **stack = take_spare(&mg_sort_scratch.stack, sizeof(PyObject *), &stack_cap);
+    PyObject **order = take_spare(&mg_sort_scratch.order, sizeof(PyObject *), &order_cap);
+    if (stack == NULL || order == NULL)
         goto no_memory;
 
     next = root;
@@ -116,25 +108,28 @@ static MG_ALWAYS_INLINE Py_ssize_t sort(PyObject *root, column *order, int savin
         Py_ssize_t i, nkids;
         n->epoch = epoch;
         nkids = mg_children(n, &kids);
-        if ((++expanded & SIGNAL_EVERY_MASK) == 0 && PyErr_CheckSignals() < 0)
-            goto failed;
+        if (fallible != NULL)
+            can_fail |= chain_rule_can_fail(n);
+        if ((++expanded & MG_SIGNAL_EVERY_MASK) == 0) {
+            if (PyErr_CheckSignals() < 0)
+                goto failed;
+            if (mg_sort_scratch.epoch != epoch)  /* a handler sorted a graph: its marks are not ours */
+                goto failed_resorted;
+        }
         if (nkids == 0) {
-            if (count == order->cap && column_grow(order, count + 1))
+            if (count == order_cap && grow((void **)&order, &order_cap, count + 1, sizeof(PyObject *)))
                 goto no_memory;
-            if (saving)
-                order->grads[count] = n->grad;
-            order->nodes[count++] = next;
+            order[count++] = next;
         } else {
-            if (depth + nkids + 1 > stack.cap && column_grow(&stack, depth + nkids + 1))
+            if (depth + nkids + 1 > stack_cap
+                    && grow((void **)&stack, &stack_cap, depth + nkids + 1, sizeof(PyObject *)))
                 goto no_memory;
             /* the first child is walked at once; the others wait on the stack
              * in reverse, so children finish in turn, as in the recursive sort */
-            if (saving)
-                stack.grads[depth] = n->grad;
-            stack.nodes[depth++] = (PyObject *)((uintptr_t)next | EXPANDED);
+            stack[depth++] = (PyObject *)((uintptr_t)next | EXPANDED);
             for (i = nkids - 1; i >= 1; i--) {
                 if (MG_NODE(kids[i])->epoch != epoch)
-                    stack.nodes[depth++] = kids[i];
+                    stack[depth++] = kids[i];
             }
             if (MG_NODE(kids[0])->epoch != epoch) {
                 next = kids[0];
@@ -146,13 +141,11 @@ static MG_ALWAYS_INLINE Py_ssize_t sort(PyObject *root, column *order, int savin
             PyObject *top;
             if (depth == 0)
                 goto done;
-            top = stack.nodes[--depth];
+            top = stack[--depth];
             if ((uintptr_t)top & EXPANDED) {
-                if (count == order->cap && column_grow(order, count + 1))
+                if (count == order_cap && grow((void **)&order, &order_cap, count + 1, sizeof(PyObject *)))
                     goto no_memory;
-                if (saving)
-                    order->grads[count] = stack.grads[depth];
-                order->nodes[count++] = (PyObject *)((uintptr_t)top & ~EXPANDED);
+                order[count++] = (PyObject *)((uintptr_t)top & ~EXPANDED);
             } else if (MG_NODE(top)->epoch != epoch) {  /* else reached meanwhile */
                 next = top;
                 break;
@@ -160,54 +153,77 @@ static MG_ALWAYS_INLINE Py_ssize_t sort(PyObject *root, column *order, int savin
         }
     }
 done:
-    give_back(&mg_sort_scratch.stack, stack.nodes, stack.cap);
-    if (saving)
-        give_back(&mg_sort_scratch.stack_grads, stack.grads, stack.grads_cap);
+    give_back(&mg_sort_scratch.stack, stack, stack_cap);
+    *order_out = order;
+    *order_cap_out = order_cap;
+    if (fallible != NULL)
+        *fallible = can_fail;
     return count;
 
+failed_resorted:
+    PyErr_SetString(PyExc_RuntimeError, "a signal handler sorted a graph while backward() or "
+                    "topo_order sorted this one: call it again");
+    goto failed;
 no_memory:
     PyErr_NoMemory();
 failed:
-    PyMem_Free(stack.nodes);
-    PyMem_Free(stack.grads);
-    PyMem_Free(order->nodes);
-    PyMem_Free(order->grads);
+    PyMem_Free(stack);
+    PyMem_Free(order);
     return -1;
 }
 
 Py_ssize_t mg_topo_order(PyObject *root, PyObject ***order_out, Py_ssize_t *order_cap_out)
 {
-    column order;
-    Py_ssize_t n = sort(root, &order, 0);
-    *order_out = order.nodes;
-    *order_cap_out = order.cap;
-    return n;
+    return sort(root, order_out, order_cap_out, NULL);
 }
 
+/* All or nothing. A graph whose chain rules cannot fail (add, mul, the
+ * unary ops but pow and log, dot, sum) is swept through: a Ctrl-C there is
+ * seen by the sort, which reads every node too, or right after the sweep,
+ * which takes no longer. Any other graph's grads are kept first (in the
+ * order's sequence, prefetched) and put back after an error or a Ctrl-C
+ * in the sweep. Keeping them costs a pass over the nodes, which the
+ * commonest graphs (MLPs of add, mul, relu, tanh, dot) do not pay. */
 int mg_backward(PyObject *root)
 {
-    column order;
-    Py_ssize_t i, n = sort(root, &order, 1);
-    int err = MG_OK;
+    PyObject **order;
+    Py_ssize_t i, cap, saved_cap = 0;
+    double *saved = NULL;
+    int fallible, err = MG_OK;
+    Py_ssize_t n = sort(root, &order, &cap, &fallible);
     if (n < 0)
         return MG_ERR_PYTHON;
+    if (fallible) {
+        saved = take_spare(&mg_sort_scratch.saved_grads, sizeof(double), &saved_cap);
+        if (saved == NULL || grow((void **)&saved, &saved_cap, n, sizeof(double))) {
+            PyMem_Free(saved);
+            mg_free_order(order, cap);
+            return MG_ERR_NO_MEMORY;
+        }
+        for (i = 0; i < n; i++) {
+            if (i + 16 < n)
+                MG_PREFETCH(MG_NODE(order[i + 16]));
+            saved[i] = MG_NODE(order[i])->grad;
+        }
+    }
     MG_NODE(root)->grad = 1.0;
     for (i = n - 1; i >= 0; i--) {
         if (i >= 16)  /* the sweep's next nodes are scattered: ask for them early */
-            MG_PREFETCH(MG_NODE(order.nodes[i - 16]));
-        err = mg_backward_local(MG_NODE(order.nodes[i]));
+            MG_PREFETCH(MG_NODE(order[i - 16]));
+        err = mg_backward_local(MG_NODE(order[i]));
         if (err != MG_OK)
             break;
-        if ((i & SIGNAL_EVERY_MASK) == 0 && i > 0 && PyErr_CheckSignals() < 0) {
+        if (saved != NULL && (i & MG_SIGNAL_EVERY_MASK) == 0 && i > 0 && PyErr_CheckSignals() < 0) {
             err = MG_ERR_PYTHON;
             break;
         }
     }
-    if (err != MG_OK)  /* every grad of the graph as it was before the call */
+    if (err != MG_OK && saved != NULL)  /* every grad of the graph as it was before the call */
         for (i = 0; i < n; i++)
-            MG_NODE(order.nodes[i])->grad = order.grads[i];
-    mg_free_order(order.nodes, order.cap);
-    give_back(&mg_sort_scratch.order_grads, order.grads, order.grads_cap);
+            MG_NODE(order[i])->grad = saved[i];
+    mg_free_order(order, cap);
+    if (saved != NULL)
+        give_back(&mg_sort_scratch.saved_grads, saved, saved_cap);
     return err;
 }
 

@@ -5,6 +5,11 @@
 
 #include "node.h"
 
+/* A loop over user input that can run for seconds (a sort, sweep or replay
+ * of millions of nodes, assign's walk) looks for Ctrl-C this often: a
+ * KeyboardInterrupt, and what was changed is put back. */
+#define MG_SIGNAL_EVERY_MASK (((Py_ssize_t)1 << 18) - 1)
+
 /* For a hot path that must not become a call (the compiler would not
  * inline a helper that several paths share). */
 #if defined(__GNUC__) || defined(__clang__)

@@ -54,7 +54,7 @@ enum mg_children_layout {
     X(MG_POW,  "**", MG_BASE_AND_EXPONENT, mg_pow(a, b, err),                                   \
       b == 0.0 ? 0.0 : b * mg_pow(a, b - 1, err), MG_NOT_A_CHILD)                               \
     X(MG_POWV, "**", MG_TWO_CHILDREN,      mg_pow(a, b, err), /* a ** b, b a Value */           \
-      b * mg_pow(a, b - 1, err), mg_pow_exponent_slope(a, out))
+      b == 0.0 ? 0.0 : b * mg_pow(a, b - 1, err), mg_pow_exponent_slope(a, out))
 
 /* X(code, _op, children, forward, d out / d a, the Value method's docstring)
  * The forwards are Python's math functions, with their errors (mg_math_1);

@@ -1,6 +1,7 @@
-/* The engine's process-wide state, all of it: what outlives a call and is
- * shared by every thread. Defined in process_state.c, used by the file named
- * at each.
+/* The engine's process-wide C state: what outlives a call and is shared by
+ * every thread. Defined in process_state.c, used by the file named at each.
+ * (The Cython layer keeps a few module globals of its own, under the same
+ * GIL: tape.pxi's walk counter, value.pxi's grad_property_seen.)
  *
  * It relies on the GIL: only the thread holding it reads or writes any of
  * this, and no C code lets the GIL go while it works on it. Free-threaded
@@ -70,8 +71,8 @@ extern struct mg_last_reciprocal {
 struct mg_spare { void *array; Py_ssize_t cap; };
 extern struct mg_sort_scratch {
     uint64_t epoch;
-    struct mg_spare stack, order;              /* the nodes of a sort */
-    struct mg_spare stack_grads, order_grads;  /* backward's saved grads */
+    struct mg_spare stack, order;  /* the nodes of a sort */
+    struct mg_spare saved_grads;   /* backward's grads, kept to put back after an error */
 } mg_sort_scratch;
 
 #if defined(__GNUC__) || defined(__clang__)

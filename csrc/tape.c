@@ -1,8 +1,7 @@
 #include "tape.h"
+#include "graph.h"
 #include "ops.h"
 
-/* as graph.c's: how often a long replay looks for Ctrl-C */
-#define SIGNAL_EVERY_MASK (((Py_ssize_t)1 << 18) - 1)
 
 int mg_tape_forward(PyObject *const *order, const uint8_t *ops, Py_ssize_t n, double *saved)
 {
@@ -21,7 +20,7 @@ int mg_tape_forward(PyObject *const *order, const uint8_t *ops, Py_ssize_t n, do
         err = mg_forward(node);  /* leaves node->data as it was on an error */
         if (err != MG_OK)
             break;
-        if ((i & SIGNAL_EVERY_MASK) == 0 && i > 0 && PyErr_CheckSignals() < 0) {
+        if ((i & MG_SIGNAL_EVERY_MASK) == 0 && i > 0 && PyErr_CheckSignals() < 0) {
             err = MG_ERR_PYTHON;
             i++;  /* node i is done: it is put back too */
             break;
@@ -56,7 +55,7 @@ int mg_tape_backward(PyObject *const *order, const uint8_t *ops, Py_ssize_t n, d
         err = mg_backward_local(MG_NODE(order[i]));
         if (err != MG_OK)
             break;
-        if ((i & SIGNAL_EVERY_MASK) == 0 && i > 0 && PyErr_CheckSignals() < 0) {
+        if ((i & MG_SIGNAL_EVERY_MASK) == 0 && i > 0 && PyErr_CheckSignals() < 0) {
             err = MG_ERR_PYTHON;
             break;
         }

@@ -58,10 +58,12 @@ static MG_NOINLINE PyObject *checked_self(PyObject *method, PyObject *const *arg
     static MG_FLATTEN PyObject *call_##code(PyObject *method, PyObject *const *args,         \
                                              size_t nargsf, PyObject *kwnames)               \
     {                                                                                        \
-        PyObject *self = args[0];                                                            \
-        if (PyVectorcall_NARGS(nargsf) != 1 || kwnames != NULL || Py_TYPE(self) != mg_value_type) \
-            self = checked_self(method, args, nargsf, kwnames);                              \
-        return self == NULL ? NULL : mg_new_unary(code, self);                               \
+        PyObject *self;                                                                      \
+        if (PyVectorcall_NARGS(nargsf) == 1 && kwnames == NULL && Py_TYPE(args[0]) == mg_value_type \
+                && (MG_NODE(args[0])->flags & MG_INITIALISED))                               \
+            return mg_new_unary(code, args[0]);                                              \
+        self = checked_self(method, args, nargsf, kwnames);                                  \
+        return self == NULL || mg_value_ready(self) < 0 ? NULL : mg_new_unary(code, self);   \
     }
 MG_UNARY_OPS(MG_UNARY_CALL)
 #undef MG_UNARY_CALL

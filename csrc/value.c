@@ -297,6 +297,8 @@ static PyObject *value_vectorcall(PyObject *type, PyObject *const *args, size_t 
 
 static PyObject *value_absolute(PyObject *v)  /* abs(v): the abs op's node */
 {
+    if (mg_value_ready(v) < 0)
+        return NULL;
     return mg_new_unary(MG_ABS, v);
 }
 

@@ -94,6 +94,7 @@ cdef extern from "grad_mode.h":
 
 
 cdef extern from "graph.h":
+    const Py_ssize_t MG_SIGNAL_EVERY_MASK
     Py_ssize_t mg_topo_order(PyObject *root, PyObject ***order, Py_ssize_t *cap) except -1
     void mg_free_order(PyObject **order, Py_ssize_t cap)
     int mg_backward(PyObject *root)

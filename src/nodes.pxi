@@ -8,7 +8,6 @@ import operator
 from micrograd_fast import checks  # imports no engine
 
 cdef extern from "Python.h":
-    double PyFloat_AsDouble(object) except? -1.0
     double PyFloat_AS_DOUBLE(object)
     double PyLong_AsDouble(object) except? -1.0
     bint PyFloat_Check(object)

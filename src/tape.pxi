@@ -145,7 +145,7 @@ def assign(values, data):
         raise MemoryError()
     try:
         for i in range(n):
-            if (i & SIGNAL_EVERY_MASK) == 0:
+            if (i & MG_SIGNAL_EVERY_MASK) == 0:
                 PyErr_CheckSignals()
             buffer[i] = real_data(numbers[i], "assign: each item of data")
         for i in range(n):
@@ -156,8 +156,6 @@ def assign(values, data):
 
 # numpy's limit on dimensions; a list that contains itself reaches it at once
 cdef int MAX_NESTING = 64
-# how often a loop over user input looks for Ctrl-C (as csrc/graph.c's)
-cdef Py_ssize_t SIGNAL_EVERY_MASK = (1 << 18) - 1
 cdef Py_ssize_t flatten_steps = 0
 
 
@@ -168,7 +166,7 @@ cdef int flatten(object item, list out, int depth, bint values) except -1:
     later)."""
     global flatten_steps
     flatten_steps += 1
-    if (flatten_steps & SIGNAL_EVERY_MASK) == 0:  # lists shared many times over can take long
+    if (flatten_steps & MG_SIGNAL_EVERY_MASK) == 0:  # lists shared many times over can take long
         PyErr_CheckSignals()
     if isinstance(item, (list, tuple)):
         if depth == MAX_NESTING:

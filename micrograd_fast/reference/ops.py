@@ -94,7 +94,7 @@ OPERATORS = {
               lambda a, e, out: (0.0 if e == 0 else e * float_pow(a, e - 1),),
               (0.1, 10.0), ((0.0, -1.0), (-8.0, 1 / 3), (0.0, 0.0), (nan, 0.0), (1e200, 2.0))),
     "powv": Op("**", 2, lambda a, b: float_pow(a, b),
-               lambda a, b, out: (b * float_pow(a, b - 1), pow_exponent_slope(a, out)),
+               lambda a, b, out: (0.0 if b == 0 else b * float_pow(a, b - 1), pow_exponent_slope(a, out)),
                (0.1, 5.0), ((0.0, 2.0), (-2.0, 3.0), (2.0, 0.5), (-1.0, 0.5), (0.0, -1.0))),
 }
 

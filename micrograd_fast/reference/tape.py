@@ -2,6 +2,8 @@
 the same Value objects (src/tape.pxi replays it in C); and assign, which
 feeds a tape's inputs."""
 
+import contextlib
+
 from .. import checks
 from .value import Value, chain_rule, topo_order
 
@@ -30,23 +32,26 @@ class Tape:
 
     def forward(self):
         """Recomputes every interior node from the leaves' current data;
-        returns the root's new data."""
+        returns the root's new data. All or nothing: after an error every
+        node holds the data it had."""
         self._check_unchanged()
-        for v in self._order:
-            if v._rule is not None:
-                v._rule.compute(v)
+        with _put_back_on_error(self._order, "data"):
+            for v in self._order:
+                if v._rule is not None:
+                    v._rule.compute(v)
         return self._order[-1].data
 
     def backward(self):
         """The root's backward() as on a freshly built graph: interior grads
-        restart from 0, leaves accumulate."""
+        restart from 0, leaves accumulate. All or nothing, as forward()."""
         self._check_unchanged()
-        for v in self._order:
-            if v._children:
-                v.grad = 0.0
-        self._order[-1].grad = 1.0
-        for v in reversed(self._order):
-            chain_rule(v)
+        with _put_back_on_error(self._order, "grad"):
+            for v in self._order:
+                if v._children:
+                    v.grad = 0.0
+            self._order[-1].grad = 1.0
+            for v in reversed(self._order):
+                chain_rule(v)
 
     def evaluate(self, inputs, X, outputs):
         """Runs forward once per row of X (shape (n, len(inputs))), writing the
@@ -98,7 +103,7 @@ def assign(values, data):
         numbers = _flatten(data, lambda x: not isinstance(x, (list, tuple)), "numbers")
     if len(numbers) != len(targets):
         raise checks.lengths_differ("assign", len(targets), "Values", len(numbers), "numbers")
-    floats = [checks.real_data(x) for x in numbers]
+    floats = [checks.real_data(x, "assign: each item of data") for x in numbers]
     for v, x in zip(targets, floats):
         v.data = x
 
@@ -125,3 +130,15 @@ def _flatten(nested, is_item, what):
 
     walk(nested, 0)
     return out
+
+
+@contextlib.contextmanager
+def _put_back_on_error(nodes, field):
+    """Each node's data (or grad) as it was, after any exception in the block."""
+    before = [getattr(v, field) for v in nodes]
+    try:
+        yield
+    except BaseException:
+        for v, x in zip(nodes, before):
+            setattr(v, field, x)
+        raise

@@ -110,7 +110,7 @@ def stored(base, name):
 USES = {  # what is done with an instance
     "read data": lambda v: v.data, "read grad": lambda v: v.grad, "v + 1": lambda v: (v + 1).data,
     "2 * v": lambda v: (2 * v).data, "-v": lambda v: (-v).data, "v / 2": lambda v: (v / 2).data,
-    "repr": repr, "backward": lambda v: v.backward(),
+    "repr": repr, "backward": lambda v: v.backward(), "v.relu()": lambda v: v.relu().data,
 }
 
 
@@ -120,6 +120,13 @@ def test_a_value_whose_init_never_ran_raises_attribute_error(Value, use):
     ours = outcome(USES[use], no_init(Value)(1.0))
     theirs = outcome(USES[use], no_init(upstream.Value)(1.0))
     assert theirs is AttributeError and ours is theirs
+
+
+def test_every_unary_op_of_a_value_whose_init_never_ran_raises_attribute_error(backend):
+    """The ops upstream lacks (exp, sin, abs(v), ...) refuse such a Value too."""
+    uses = [lambda v, op=op: getattr(v, op)() for op in backend.UNARY_OPS] + [abs]
+    for use in uses:
+        assert outcome(use, no_init(backend.Value)(1.0)) is AttributeError
 
 
 def test_a_read_only_data_property_fails_as_upstream(Value):
