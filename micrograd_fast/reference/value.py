@@ -162,10 +162,9 @@ class Value:
         return self + (-other)
 
     def __rsub__(self, other):  # other - self
-        other = _value_or_float(other)
-        if other is NotImplemented:
-            return other
-        return other + (-self)
+        if _value_or_float(other) is NotImplemented:
+            return NotImplemented
+        return other + (-self)  # the number itself, as upstream's, meets -self
 
     def __rmul__(self, other):  # other * self
         return self * other
@@ -177,10 +176,9 @@ class Value:
         return self * other**-1
 
     def __rtruediv__(self, other):  # other / self
-        other = _value_or_float(other)
-        if other is NotImplemented:
-            return other
-        return other * self**-1
+        if _value_or_float(other) is NotImplemented:
+            return NotImplemented
+        return other * self**-1  # the number itself, as upstream's
 
     def __repr__(self):
         return f"Value(data={self.data}, grad={self.grad})"
