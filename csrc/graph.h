@@ -75,7 +75,7 @@ static inline void mg_release_children_with(mg_node *n, void (*drop)(PyObject *)
         break;
     }
     n->op = MG_LEAF;
-    n->flags &= MG_INITIALISED;
+    n->flags &= MG_INITIALISED | MG_HAS_ATTRIBUTES;  /* the op's flags go; the node's stay */
 }
 
 /* tp_traverse / tp_clear helpers: children, closure and op name. */

@@ -246,6 +246,19 @@ def test_operators_are_methods_too(Value):
     assert a.__mul__("x") is NotImplemented and a.__pow__(2, 3) is NotImplemented
 
 
+def test_a_freed_nodes_attributes_go_with_it(Value):
+    # the compiled engine reuses a freed Value's memory for the next one, and
+    # keeps attributes in a table keyed by address: none may outlive their node
+    for make in (lambda: Value(1.0, label="old"), lambda: Value(1.0, label="old") * 2):
+        for _ in range(50):
+            old = make()
+            old.label = "old"
+            del old
+            new = Value(2.0) * 3
+            new.extra = 1
+            assert vars(new) == {"extra": 1} and new.label == ""
+
+
 def test_subclass_instances_keep_their_own_dict(Value):
     class Named(Value):
         pass
