@@ -40,6 +40,7 @@ include "value.pxi"
 include "fused.pxi"
 include "transformer.pxi"
 include "tape.pxi"
+include "batch_tape.pxi"
 include "kernels.pxi"
 
 mg_value_type_ready(<PyTypeObject *>Value)  # before any Value exists; makes the op ids

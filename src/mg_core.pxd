@@ -2,7 +2,7 @@
 # the C headers define. Named apart from the module on purpose: Cython would
 # take a file called _engine.pxd as the module's own declarations.
 from cpython.object cimport PyObject, PyTypeObject
-from libc.stdint cimport uint8_t, uint64_t
+from libc.stdint cimport int32_t, uint8_t, uint64_t
 
 
 cdef extern from "op_table.h":
@@ -21,7 +21,7 @@ cdef extern from "op_table.h":
 
 cdef extern from "errors.h":
     enum mg_error:
-        MG_OK, MG_ERR_INDEX_RANGE, MG_ERR_NOT_INTEGRAL
+        MG_OK, MG_ERR_INDEX_RANGE, MG_ERR_NOT_INTEGRAL, MG_ERR_STALE_TAPE
     int mg_raise(int err) except -1
 
 
@@ -128,3 +128,37 @@ cdef extern from "value.h":
     object mg_value_power(object a, object b, object modulo)
     object mg_value_negative(object a)
     bint mg_is_integral(object x)
+
+
+cdef extern from "batch_program.h":
+    ctypedef struct mg_bprog:
+        Py_ssize_t n_nodes
+        Py_ssize_t n_shared
+        Py_ssize_t n_per
+        Py_ssize_t n_leaves
+        Py_ssize_t *leaf_node
+        int32_t *leaf_slot
+        int32_t *node_slot
+        uint8_t *node_shared
+    mg_bprog *mg_bprog_build(PyObject *const *order, Py_ssize_t n, PyObject *const *inputs,
+                             Py_ssize_t n_in)
+    void mg_bprog_free(mg_bprog *p)
+    Py_ssize_t mg_bprog_find(const mg_bprog *p, PyObject *node)
+
+
+cdef extern from "batch_run.h":
+    ctypedef struct mg_bstate:
+        double *sv
+        double *sv_eval
+        double *sg
+        int has_forward
+        Py_ssize_t B
+    ctypedef struct mg_berror:
+        Py_ssize_t row
+        int code
+    mg_bstate *mg_bstate_new(const mg_bprog *p, int threads)
+    void mg_bstate_free(mg_bstate *s) nogil
+    mg_berror mg_batch_forward(mg_bstate *s, const double *X, Py_ssize_t B, double *root_out) nogil
+    mg_berror mg_batch_evaluate(mg_bstate *s, const double *X, Py_ssize_t B,
+                                const Py_ssize_t *outs, Py_ssize_t n_out, double *Y) nogil
+    mg_berror mg_batch_backward(mg_bstate *s) nogil

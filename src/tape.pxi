@@ -118,11 +118,22 @@ cdef class Tape:
         return f"<Tape of {self.n} nodes, {len(self.leaves)} leaves>"
 
 
-def compile(root):
-    """Records root's graph for replay: see Tape."""
+def compile(root, batch=None, threads=None):
+    """Records root's graph for replay: a Tape; with batch (the per-example
+    input leaves, X's columns) a BatchTape replaying it over many examples
+    at once on threads threads (None: every core)."""
     if not isinstance(root, Value):
         raise checks.expected("compile", "a Value", root)
-    return Tape(root)
+    if batch is None:
+        if threads is not None:
+            raise batch_checks.threads_without_batch()
+        return Tape(root)
+    cdef list inputs = batch_checks.inputs_list(batch, Value)
+    cdef Py_ssize_t i
+    for i in range(len(inputs)):
+        if MG_NODE(inputs[i]).op != MG_LEAF:
+            raise batch_checks.not_a_leaf_input(i, inputs[i]._op)
+    return BatchTape(root, inputs, batch_checks.thread_count(threads))
 
 
 def assign(values, data):

@@ -1,0 +1,60 @@
+/* One run of a batched program's instructions over one chunk of examples
+ * (or over the shared slots, as one "example"): where its operands live,
+ * and the kernels' common signature. */
+#ifndef MG_BATCH_PASS_H
+#define MG_BATCH_PASS_H
+
+#include "batch_program.h"
+
+/* A dot's term over a chunk: both operands vary (p[j] * q[j]), one does
+ * (s * p[j]: a shared weight stays in a register; w * x == x * w in IEEE
+ * arithmetic, so either order is the scalar engine's product), or neither
+ * (s, the product made once: the same bits in every example). */
+typedef struct mg_bterm {
+    int kind;  /* 0: p * q, 1: s * p, 2: s */
+    double s;
+    const double *p, *q;
+} mg_bterm;
+
+typedef struct mg_bpass {
+    double *A, *GA;         /* own-space values and adjoints: slot s at + s * C */
+    const double *L;        /* lane values (shared, broadcast): lane l at + l * C */
+    double *GL;             /* lane adjoints: the per-example shares of a shared slot's */
+    Py_ssize_t C;           /* doubles per slot */
+    const int32_t *args_of;
+    const double **P;       /* scratch for n-ary instructions: max_args each */
+    double **GP;
+    mg_bterm *terms;
+    double *tmp;            /* C doubles */
+} mg_bpass;
+
+static inline const double *mg_bval(const mg_bpass *x, int32_t ref)
+{
+    return ref >= 0 ? x->A + (Py_ssize_t)ref * x->C : x->L + (Py_ssize_t)(-(ref + 1)) * x->C;
+}
+
+static inline double *mg_badj(const mg_bpass *x, int32_t ref)
+{
+    return ref >= 0 ? x->GA + (Py_ssize_t)ref * x->C : x->GL + (Py_ssize_t)(-(ref + 1)) * x->C;
+}
+
+/* The n-ary instruction's operands' values (and adjoints, if GP). */
+static inline void mg_bresolve(const mg_bpass *x, const mg_binstr *ins, int adjoints)
+{
+    const int32_t *r = x->args_of + ins->args;
+    Py_ssize_t i;
+    for (i = 0; i < ins->nargs; i++) {
+        x->P[i] = mg_bval(x, r[i]);
+        if (adjoints)
+            x->GP[i] = mg_badj(x, r[i]);
+    }
+}
+
+/* Each kernel runs ins over lanes [0, len): MG_OK, or the error code of the
+ * first failing lane, written to *bad (the lanes before it are computed). */
+int mg_bforward_fused(const mg_bpass *x, const mg_binstr *ins, Py_ssize_t len, Py_ssize_t *bad);
+int mg_bbackward_fused(const mg_bpass *x, const mg_binstr *ins, Py_ssize_t len, Py_ssize_t *bad);
+int mg_bforward(const mg_bpass *x, const mg_binstr *ins, Py_ssize_t len, Py_ssize_t *bad);
+int mg_bbackward(const mg_bpass *x, const mg_binstr *ins, Py_ssize_t len, Py_ssize_t *bad);
+
+#endif

@@ -1,0 +1,63 @@
+/* Replaying a batched program (batch_program.h) over a batch: the chunks,
+ * the threads, what forward keeps for backward, and the errors.
+ *
+ * The batch is cut into chunks of C examples, C a function of B and of the
+ * program's size only (never of the thread count); chunks are handed out in
+ * any order to any thread, and a chunk's numbers depend on nothing else, so
+ * forward and evaluate give the same bits on any number of threads.
+ * Backward's per-example shares of a shared slot's adjoint are summed per
+ * lane across a fixed group of consecutive chunks, the lanes then summed in
+ * order per group, and the groups in order: the grouping, too, depends on B
+ * only, so the gradients are the same bits on 1 thread or 16.
+ *
+ * None of these functions touches a Python object or needs the GIL; the
+ * caller fills the shared leaves' values first and applies the gradients
+ * after, holding it. */
+#ifndef MG_BATCH_RUN_H
+#define MG_BATCH_RUN_H
+
+#include "batch_program.h"
+#include "batch_pool.h"
+
+typedef struct mg_bscratch mg_bscratch;
+
+typedef struct mg_bstate {
+    const mg_bprog *p;
+    int threads;
+    mg_bpool *pool;         /* made on the first replay with work for two */
+    mg_bscratch *scratch;   /* one per thread */
+    Py_ssize_t scratch_C;   /* the chunk size the scratch is made for */
+    /* what the last forward keeps for backward */
+    Py_ssize_t B, C;
+    double *saved;          /* per chunk: n_per slots of C doubles */
+    size_t saved_cap;       /* doubles */
+    double *sv;             /* the shared values of that forward */
+    double *sv_eval;        /* evaluate's own (forward's are kept) */
+    double *sg;             /* shared adjoints: backward's result */
+    int has_forward;
+} mg_bstate;
+
+/* A replay's failure: the lowest failing row (-1: no row, out of memory). */
+typedef struct mg_berror {
+    Py_ssize_t row;
+    int code;
+} mg_berror;
+
+mg_bstate *mg_bstate_new(const mg_bprog *p, int threads);
+void mg_bstate_free(mg_bstate *s);
+
+/* The examples' roots into root_out[0..B), X being B rows of n_inputs;
+ * s->sv holds the shared leaves' values (the caller's). On success it keeps
+ * what backward needs; on an error, nothing (has_forward is 0). */
+mg_berror mg_batch_forward(mg_bstate *s, const double *X, Py_ssize_t B, double *root_out);
+
+/* Forward over X into Y (B rows of n_out): output k is the node of order
+ * index outs[k]. Uses s->sv_eval (filled by the caller); keeps nothing. */
+mg_berror mg_batch_evaluate(mg_bstate *s, const double *X, Py_ssize_t B,
+                            const Py_ssize_t *outs, Py_ssize_t n_out, double *Y);
+
+/* The sum over the last forward's examples of d root / d slot, for every
+ * shared slot, into s->sg (the caller adds s->sg[leaf_slot] to the leaves). */
+mg_berror mg_batch_backward(mg_bstate *s);
+
+#endif

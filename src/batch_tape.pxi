@@ -1,0 +1,207 @@
+# The batched tape: compile(root, batch=inputs) records root's graph once
+# (a Tape: its order, its refusal of custom ops, a reference to every node)
+# and compiles it to a flat program (csrc/batch_program.h) replayed over a
+# whole batch without the GIL (csrc/batch_run.h). Python's part: the
+# argument rules (micrograd_fast/batch_checks.py), copying the shared
+# leaves' data in before a replay and adding the gradients to their .grad
+# after, and the errors.
+
+from micrograd_fast import batch_checks  # imports no engine
+
+cdef object numpy_module = None
+
+
+cdef object numpy():
+    global numpy_module
+    if numpy_module is None:
+        import numpy
+        numpy_module = numpy
+    return numpy_module
+
+
+@cython.final
+cdef class BatchTape:
+    """root's graph compiled for a batch: each row of X is one example's
+    values of the inputs (the per-example leaves); every other leaf (the
+    parameters, constants) is shared by the batch and read at each call.
+    forward(X) gives each row's root, bit for bit the scalar tape's;
+    backward() adds the gradient of the rows' mean (or sum) to the shared
+    leaves' .grad; evaluate(X, outputs) gives chosen nodes' values per row.
+    No Value's .data is written."""
+
+    cdef Tape tape
+    cdef mg_bprog *prog
+    cdef mg_bstate *state
+    cdef readonly int threads
+    cdef list input_list
+    cdef Py_ssize_t n_inputs
+
+    def __cinit__(self, Value root, list inputs, int threads):
+        cdef Py_ssize_t i
+        cdef PyObject **ins
+        self.tape = Tape(root)  # refuses custom ops, as compile(root) does
+        self.input_list = list(inputs)
+        self.n_inputs = len(self.input_list)
+        self.threads = threads
+        ins = <PyObject **>PyMem_Malloc(max(self.n_inputs, 1) * sizeof(PyObject *))
+        if ins == NULL:
+            raise MemoryError()
+        for i in range(self.n_inputs):
+            ins[i] = <PyObject *>self.input_list[i]
+        self.prog = mg_bprog_build(self.tape.order, self.tape.n, ins, self.n_inputs)
+        PyMem_Free(ins)
+        if self.prog == NULL:
+            raise MemoryError()
+        self.state = mg_bstate_new(self.prog, threads)
+        if self.state == NULL:
+            raise MemoryError()
+
+    def __dealloc__(self):
+        if self.state != NULL:
+            with nogil:  # joins the worker threads, which never take the GIL
+                mg_bstate_free(self.state)
+        mg_bprog_free(self.prog)
+
+    @property
+    def inputs(self):
+        """The per-example leaves, in the order of X's columns (a new list)."""
+        return list(self.input_list)
+
+    @property
+    def root(self):
+        return <object>self.tape.order[self.tape.n - 1]
+
+    def __len__(self):
+        return self.tape.n
+
+    def __repr__(self):
+        return (f"<BatchTape of {self.tape.n} nodes, {self.n_inputs} inputs, "
+                f"{self.threads} thread{'s' if self.threads != 1 else ''}>")
+
+    cdef int check_fresh(self) except -1:
+        """The graph's ops are the recorded ones (a _backward assigned since
+        makes a node another op): else the scalar tape's stale-tape error."""
+        cdef Py_ssize_t i
+        for i in range(self.tape.n):
+            if MG_NODE(<object>self.tape.order[i]).op != self.tape.ops[i]:
+                mg_raise(MG_ERR_STALE_TAPE)
+        return 0
+
+    cdef void read_leaves(self, double *sv):
+        """The shared leaves' data now, into the program's shared slots."""
+        cdef Py_ssize_t k
+        cdef mg_bprog *p = self.prog
+        for k in range(p.n_leaves):
+            sv[p.leaf_slot[k]] = MG_NODE(<object>self.tape.order[p.leaf_node[k]]).data
+
+    cdef int raise_for(self, mg_berror r) except -1:
+        """The lowest failing row's error, as the scalar tape raises it for
+        that row, named by batch_checks.in_row."""
+        if r.code == MG_OK:
+            return 0
+        if r.row < 0:
+            return mg_raise(r.code)
+        try:
+            mg_raise(r.code)
+        except BaseException as exc:
+            raise batch_checks.in_row(r.row, exc) from None
+        return -1
+
+    cdef object rows(self, X, str where):
+        return batch_checks.rows(X, self.n_inputs, where)
+
+    def forward(self, X):
+        """The root of each row of X (B rows of len(inputs) numbers): a
+        float64 array of B values. Keeps what backward needs; on an error
+        (the lowest failing row's, named) it keeps nothing."""
+        x = self.rows(X, "forward")
+        self.check_fresh()
+        cdef const double[:, ::1] xv = x
+        cdef Py_ssize_t B = xv.shape[0]
+        out = numpy().empty(B, dtype=numpy().float64)
+        cdef double[::1] ov = out
+        cdef const double *xp = &xv[0, 0] if self.n_inputs > 0 else NULL
+        cdef mg_berror r
+        self.state.has_forward = 0
+        PyErr_CheckSignals()
+        self.read_leaves(self.state.sv)
+        with nogil:
+            r = mg_batch_forward(self.state, xp, B, &ov[0])
+        self.raise_for(r)
+        try:
+            PyErr_CheckSignals()
+        except BaseException:
+            self.state.has_forward = 0  # interrupted: as if it had not run
+            raise
+        return out
+
+    def evaluate(self, X, outputs):
+        """The values of outputs (nodes of this tape) for each row of X:
+        a (B, len(outputs)) float64 array. Forward only: what the last
+        forward kept for backward stays."""
+        x = self.rows(X, "evaluate")
+        if type(outputs) is not list and type(outputs) is not tuple:
+            raise checks.must_be("evaluate: outputs", "a list of Values", outputs)
+        cdef Py_ssize_t i, n_out = len(outputs), at
+        for i in range(n_out):
+            if not isinstance(outputs[i], Value):
+                raise checks.holds("evaluate: outputs", outputs[i], "a Value")
+        self.check_fresh()
+        cdef const double[:, ::1] xv = x
+        cdef Py_ssize_t B = xv.shape[0]
+        cdef const double *xp = &xv[0, 0] if self.n_inputs > 0 else NULL
+        cdef Py_ssize_t *outs = <Py_ssize_t *>PyMem_Malloc(max(n_out, 1) * sizeof(Py_ssize_t))
+        cdef mg_berror r
+        if outs == NULL:
+            raise MemoryError()
+        try:
+            for i in range(n_out):
+                at = mg_bprog_find(self.prog, <PyObject *>outputs[i])
+                if at < 0:
+                    raise batch_checks.not_on_tape(i)
+                outs[i] = at
+            result = numpy().empty((B, n_out), dtype=numpy().float64)
+            if n_out == 0:
+                return result
+            PyErr_CheckSignals()
+            self.read_leaves(self.state.sv_eval)
+            r = self.evaluate_into(xp, B, outs, n_out, result)
+            self.raise_for(r)
+            PyErr_CheckSignals()
+            return result
+        finally:
+            PyMem_Free(outs)
+
+    cdef mg_berror evaluate_into(self, const double *xp, Py_ssize_t B, const Py_ssize_t *outs,
+                                 Py_ssize_t n_out, object result):
+        cdef double[:, ::1] yv = result
+        cdef mg_berror r
+        with nogil:
+            r = mg_batch_evaluate(self.state, xp, B, outs, n_out, &yv[0, 0])
+        return r
+
+    def backward(self, reduction="mean"):
+        """Adds the gradient of the mean (or, reduction="sum", the sum) of
+        the last forward's roots to every shared leaf's .grad, as backward()
+        adds to leaves. On an error (the lowest failing row's) no .grad
+        changes."""
+        kind = batch_checks.reduction_kind(reduction)
+        if not self.state.has_forward:
+            raise batch_checks.no_forward_yet()
+        self.check_fresh()
+        cdef mg_berror r
+        cdef Py_ssize_t k
+        cdef mg_bprog *p = self.prog
+        cdef double rows = <double>self.state.B
+        cdef bint mean = kind == "mean"
+        PyErr_CheckSignals()
+        with nogil:
+            r = mg_batch_backward(self.state)
+        self.raise_for(r)
+        PyErr_CheckSignals()  # interrupted: no .grad has changed yet
+        for k in range(p.n_leaves):
+            node = MG_NODE(<object>self.tape.order[p.leaf_node[k]])
+            if mean:
+                node.grad += self.state.sg[p.leaf_slot[k]] / rows
+            else:
+                node.grad += self.state.sg[p.leaf_slot[k]]
