@@ -4,7 +4,31 @@
 #ifndef MG_BATCH_PASS_H
 #define MG_BATCH_PASS_H
 
+#include <string.h>
 #include "batch_program.h"
+
+/* Two doubles as one SSE2 (or NEON...) register, by gcc's vector extension:
+ * + and * act lane by lane as the scalar IEEE operations (no contraction
+ * under -ffp-contract=off), so they give the scalar engine's bits. */
+typedef double mg_v2d __attribute__((vector_size(16)));
+
+static inline mg_v2d mg_v2d_load(const double *p)
+{
+    mg_v2d v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+static inline void mg_v2d_store(double *p, mg_v2d v)
+{
+    memcpy(p, &v, sizeof v);
+}
+
+static inline mg_v2d mg_v2d_splat(double s)
+{
+    mg_v2d v = {s, s};
+    return v;
+}
 
 /* A dot's term over a chunk: both operands vary (p[j] * q[j]), one does
  * (s * p[j]: a shared weight stays in a register; w * x == x * w in IEEE

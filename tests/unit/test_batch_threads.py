@@ -1,0 +1,300 @@
+"""The compiled batched tape's own promises (the both-engine parity suite is
+test_batch_tape.py): the same bits on any number of threads, chunk edges,
+a batch of one equal to the scalar tape, large batches, errors in the last
+row of the last chunk, a 10^6-node chain, flat memory."""
+
+import gc
+import math
+import random
+
+import pytest
+
+from micrograd_fast import engine, losses, nn
+
+np = pytest.importorskip("numpy")
+
+
+@pytest.fixture
+def E():
+    """The compiled engine, live (nn builds its Values)."""
+    module = pytest.importorskip("micrograd_fast._engine")
+    previous = engine.use("compiled")
+    yield module
+    engine.use(previous)
+
+
+def classifier(E, hidden=8, classes=3, seed=1337):
+    """A yin-yang-shaped model: MLP 2-hidden-classes, cross-entropy against
+    a Value target; inputs x0, x1, target."""
+    random.seed(seed)
+    model = nn.MLP(2, [hidden, classes])
+    ins = [E.Value(0.0), E.Value(0.0), E.Value(0.0)]
+    return model, ins, losses.cross_entropy(model(ins[:2]), ins[2])
+
+
+def every_op(E):
+    """One example's graph through every elementwise and fused op, with
+    shared sub-graphs (a parameter's square, a constant), per-example and
+    shared operands mixed; inputs x, y, index."""
+    x, y, k = E.Value(0.0), E.Value(0.0), E.Value(1.0)
+    w = [E.Value(0.3 * i - 0.4) for i in range(4)]
+    table = [[E.Value(0.1 * (r + 1) * (c - 1)) for c in range(3)] for r in range(4)]
+    w2 = w[0] * w[0] + 1.5  # shared only
+    a = (x * w[1] + y.tanh() * w2).relu() + (x - y).sigmoid()
+    b = (y * y + 1.0).log() + (x * 0.5).exp() + x.sin() * y.cos() + abs(x - 0.2) + (x * x + 0.1).sqrt()
+    c = (a + 2.0) ** 1.5 + (b + 3.0) ** (w2 * 0.5)  # pow, powv with a shared exponent
+    emb = E.embedding(table, k)
+    d = E.dot(w[:3], emb, w[3]) + E.sum([a, b, w[2]])
+    scaled = [v * s for v, s in zip([a, b, c], E.rmsnorm([a, b, c]))]
+    sm = E.softmax([scaled[0], scaled[1], d])
+    ls = E.log_softmax([c, d, w2])
+    loss = E.cross_entropy([sm[0], sm[1] * 2.0, ls[2] + c * 0.01], k - 1.0)
+    return [x, y, k], loss + 1e-3 * E.dot(w, w)
+
+
+def every_op_rows(B, rng):
+    return np.column_stack([rng.uniform(-1.5, 1.5, B), rng.uniform(-1.5, 1.5, B),
+                            rng.integers(1, 4, B)]).astype(np.float64)
+
+
+def shared_leaves(root, inputs):
+    return [v for v in engine.engine_of(root).topo_order(root)
+            if not v._prev and all(v is not i for i in inputs)]
+
+
+def scalar_rows(E, root, inputs, X):
+    """The oracle: the scalar tape row by row, and the gradients summed."""
+    tape = E.compile(root)
+    leaves = shared_leaves(root, inputs)
+    saved = [(v.data, v.grad) for v in leaves + inputs]
+    for v in leaves:
+        v.grad = 0.0
+    out = []
+    for row in X:
+        for v, number in zip(inputs, row):
+            v.data = float(number)
+        out.append(tape.forward())
+        tape.backward()
+    grads = [v.grad for v in leaves]
+    for v, (d, g) in zip(leaves + inputs, saved):
+        v.data, v.grad = d, g
+    return np.array(out), np.array(grads), leaves
+
+
+def batched(E, root, inputs, X, threads, reduction="sum"):
+    leaves = shared_leaves(root, inputs)
+    before = [v.grad for v in leaves]
+    for v in leaves:
+        v.grad = 0.0
+    tape = E.compile(root, batch=inputs, threads=threads)
+    out = tape.forward(X)
+    tape.backward(reduction)
+    grads = np.array([v.grad for v in leaves])
+    for v, g in zip(leaves, before):
+        v.grad = g
+    return out, grads, tape
+
+
+@pytest.mark.parametrize("build", ["classifier", "every_op"])
+def test_threads_give_the_same_bits(E, build):
+    rng = np.random.default_rng(5)
+    if build == "classifier":
+        _, inputs, root = classifier(E)
+        X = np.column_stack([rng.uniform(-2, 2, 1000), rng.uniform(-2, 2, 1000),
+                             rng.integers(0, 3, 1000)]).astype(np.float64)
+    else:
+        inputs, root = every_op(E)
+        X = every_op_rows(1000, rng)
+    results = {t: batched(E, root, inputs, X, t) for t in (1, 2, 7)}
+    out1, g1, tape1 = results[1]
+    ev1 = tape1.evaluate(X, [root, inputs[0]])
+    for t in (2, 7):
+        out, g, tape = results[t]
+        assert out.tobytes() == out1.tobytes()
+        assert g.tobytes() == g1.tobytes()
+        assert tape.evaluate(X, [root, inputs[0]]).tobytes() == ev1.tobytes()
+    assert ev1[:, 0].tobytes() == out1.tobytes()
+    assert ev1[:, 1].tobytes() == X[:, 0].tobytes()
+
+
+@pytest.mark.parametrize("B", [1, 2, 15, 16, 17, 63, 64, 65, 129, 200])
+def test_chunk_edges_match_the_scalar_tape(E, B):
+    inputs, root = every_op(E)
+    X = every_op_rows(B, np.random.default_rng(B))
+    ref_out, ref_grads, _ = scalar_rows(E, root, inputs, X)
+    out, grads, _ = batched(E, root, inputs, X, threads=3)
+    assert out.tobytes() == ref_out.tobytes()  # every row bit for bit
+    np.testing.assert_allclose(grads, ref_grads, rtol=1e-12, atol=1e-14)
+
+
+def test_a_batch_of_one_is_the_scalar_tape(E):
+    model, inputs, root = classifier(E)
+    row = [0.3, -1.2, 2.0]
+    ref_out, ref_grads, _ = scalar_rows(E, root, inputs, [row])
+    for reduction in ("mean", "sum"):
+        out, grads, _ = batched(E, root, inputs, np.array([row]), threads=1, reduction=reduction)
+        assert out.tobytes() == ref_out.tobytes()
+        assert grads.tobytes() == ref_grads.tobytes()
+
+
+def test_mean_is_the_sum_over_B(E):
+    _, inputs, root = classifier(E)
+    rng = np.random.default_rng(2)
+    X = np.column_stack([rng.normal(size=300), rng.normal(size=300),
+                         rng.integers(0, 3, 300)]).astype(np.float64)
+    _, g_sum, _ = batched(E, root, inputs, X, threads=2, reduction="sum")
+    _, g_mean, _ = batched(E, root, inputs, X, threads=2, reduction="mean")
+    np.testing.assert_allclose(g_mean, g_sum / 300, rtol=1e-15)
+
+
+def test_a_large_batch(E):
+    _, inputs, root = classifier(E, hidden=4)
+    rng = np.random.default_rng(9)
+    B = 100_000
+    X = np.column_stack([rng.uniform(-2, 2, B), rng.uniform(-2, 2, B),
+                         rng.integers(0, 3, B)]).astype(np.float64)
+    ref_out, ref_grads, _ = scalar_rows(E, root, inputs, X)
+    out, grads, _ = batched(E, root, inputs, X, threads=2)
+    assert out.tobytes() == ref_out.tobytes()
+    np.testing.assert_allclose(grads, ref_grads, rtol=1e-11, atol=1e-12)
+
+
+def state_of(values):
+    return [(v.data, v.grad) for v in values]
+
+
+def test_an_error_in_the_last_row_changes_nothing(E):
+    x, w = E.Value(1.0), E.Value(0.5)
+    root = (x * w).log() + (x * w) ** 0.5
+    everything = E.topo_order(root)
+    B = 64 * 3 + 5
+    X = np.linspace(0.1, 2.0, B).reshape(B, 1)
+    tape = E.compile(root, batch=[x], threads=2)
+    first = tape.forward(X)
+    before = state_of(everything)
+    bad = X.copy()
+    bad[-1, 0] = -1.0  # log of a negative, in the last row of the last chunk
+    with pytest.raises(ValueError, match=f"row {B - 1}: math domain error"):
+        tape.forward(bad)
+    assert state_of(everything) == before
+    with pytest.raises(RuntimeError, match="run forward"):
+        tape.backward()  # the failed forward kept nothing
+    assert state_of(everything) == before
+    assert tape.forward(X).tobytes() == first.tobytes()
+
+
+def test_the_lowest_failing_row_is_reported(E):
+    x = E.Value(5.0)
+    root = (x + 10.0).log() + (x - 1.0).log()  # the second fails later, for more rows
+    tape = E.compile(root, batch=[x], threads=2)
+    X = np.full((300, 1), 5.0)
+    X[200, 0] = -20.0  # fails at the first log
+    X[150, 0] = 0.5    # fails at the second: a lower row, a later node
+    with pytest.raises(ValueError, match="row 150: math domain error"):
+        tape.forward(X)
+
+
+def test_a_backward_error_changes_no_grad(E):
+    x, w = E.Value(1.0), E.Value(1.0)
+    root = (x * w) ** 0.5  # slope 0.5 * 0 ** -0.5 at 0: ZeroDivisionError
+    tape = E.compile(root, batch=[x], threads=2)
+    B = 130
+    X = np.linspace(1.0, 2.0, B).reshape(B, 1)
+    X[-1, 0] = 0.0
+    tape.forward(X)
+    w.grad = 0.25
+    with pytest.raises(ZeroDivisionError, match=f"row {B - 1}:"):
+        tape.backward()
+    assert w.grad == 0.25
+
+
+def test_a_shared_node_that_fails_fails_row_0(E):
+    x, w = E.Value(0.0), E.Value(1.0)
+    root = x * w.log()
+    tape = E.compile(root, batch=[x])
+    w.data = -1.0  # shared leaves are read at each call
+    with pytest.raises(ValueError, match="row 0: math domain error"):
+        tape.forward(np.ones((100, 1)))
+
+
+def test_a_changed_graph_is_refused(E):
+    x, w = E.Value(0.0), E.Value(2.0)
+    mid = x * w
+    tape = E.compile(mid + 1.0, batch=[x])
+    tape.forward([[1.0]])
+    mid._backward = lambda: None
+    with pytest.raises(RuntimeError, match="compile it again"):
+        tape.forward([[1.0]])
+
+
+def test_evaluate_keeps_what_backward_needs(E):
+    _, inputs, root = classifier(E)
+    rng = np.random.default_rng(4)
+    X1 = np.column_stack([rng.normal(size=90), rng.normal(size=90), rng.integers(0, 3, 90)])
+    X2 = np.column_stack([rng.normal(size=40), rng.normal(size=40), rng.integers(0, 3, 40)])
+    _, expected, _ = batched(E, root, inputs, X1, threads=2)
+    leaves = shared_leaves(root, inputs)
+    for v in leaves:
+        v.grad = 0.0
+    tape = E.compile(root, batch=inputs, threads=2)
+    tape.forward(X1)
+    tape.evaluate(X2.astype(np.float64), [root])
+    tape.backward("sum")
+    assert np.array([v.grad for v in leaves]).tobytes() == expected.tobytes()
+
+
+def test_a_million_node_chain(E):
+    x, w = E.Value(0.0), E.Value(1.0000001)
+    y = x
+    for _ in range(500_000):
+        y = y * w + 1e-7  # two nodes a step: 10^6 interior nodes
+    tape = E.compile(y, batch=[x], threads=2)
+    assert len(tape) > 1_000_000
+    X = np.array([[0.5], [1.5], [2.5]])
+    out = tape.forward(X)
+    scalar = E.compile(y)
+    for r, row in enumerate(X):
+        x.data = float(row[0])
+        assert out[r] == scalar.forward()
+    w.grad = 0.0
+    tape.backward("sum")
+    assert math.isfinite(w.grad) and w.grad > 0
+
+
+def rss_kb():
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * 4
+
+
+@pytest.mark.skipif(not __import__("os").path.exists("/proc/self/statm"), reason="Linux only")
+def test_memory_is_flat_over_compiles_and_replays(E):
+    rng = np.random.default_rng(0)
+    X = np.column_stack([rng.normal(size=500), rng.normal(size=500), rng.integers(0, 3, 500)])
+
+    def rounds(n):
+        for _ in range(n):
+            _, inputs, root = classifier(E)
+            tape = E.compile(root, batch=inputs, threads=2)
+            for _ in range(5):
+                tape.forward(X)
+                tape.backward()
+                tape.evaluate(X, [root])
+        gc.collect()
+
+    rounds(30)
+    start = rss_kb()
+    rounds(300)
+    assert rss_kb() - start < 4096
+
+
+def test_row_0s_first_failure_is_the_scalar_tapes(E):
+    """A shared node that fails fails every row; row 0's error is still the
+    first in its order: a per-example node before it that fails wins."""
+    x, w = E.Value(1.0), E.Value(1.0)
+    root = x ** -1.0 + w.log()
+    tape = E.compile(root, batch=[x])
+    w.data = -1.0
+    with pytest.raises(ZeroDivisionError, match="row 0:"):
+        tape.forward([[0.0], [1.0]])
+    with pytest.raises(ValueError, match="row 0: math domain error"):
+        tape.forward([[2.0], [0.0]])

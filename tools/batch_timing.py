@@ -1,0 +1,79 @@
+"""Times the compiled batched tape on issue 18's figures (one process,
+interleaved, medians): the yin-yang step's forward + backward on 1,000
+points (MLP 2-8-3, cross-entropy) on 1 and 2 threads, the moons mesh
+(MLP 2-16-16-1, forward only) per point on 1 and 2 threads over 10,000
+points, and a batch of one row against the scalar tape's forward +
+backward. Usage: PYTHONPATH=. python tools/batch_timing.py [rounds]"""
+
+import random
+import statistics
+import sys
+import time
+
+import numpy as np
+
+from micrograd_fast import _engine as E
+from micrograd_fast import engine, losses, nn
+from micrograd_fast.datasets import make_yinyang
+
+engine.use("compiled")
+
+
+def yinyang_tapes():
+    (X, y), _, _ = make_yinyang(1250, seed=0)
+    random.seed(1337)
+    model = nn.MLP(2, [8, 3])
+    x0, x1, t = E.Value(0.0), E.Value(0.0), E.Value(0.0)
+    loss = losses.cross_entropy(model([x0, x1]), t)
+    rows = np.column_stack([X, y]).astype(np.float64)
+    return rows, {th: E.compile(loss, batch=[x0, x1, t], threads=th) for th in (1, 2)}, loss, (x0, x1, t)
+
+
+def moons_tapes(n):
+    random.seed(1337)
+    model = nn.MLP(2, [16, 16, 1])
+    x = [E.Value(0.0), E.Value(0.0)]
+    out = model(x)
+    g = np.linspace(-2, 3, int(n ** 0.5))
+    mesh = np.array([[a, b] for a in g for b in g])
+    return mesh, {th: E.compile(out, batch=x, threads=th) for th in (1, 2)}, out
+
+
+def timed(fn, repeat):
+    start = time.perf_counter()
+    for _ in range(repeat):
+        fn()
+    return (time.perf_counter() - start) / repeat
+
+
+def main(rounds):
+    rows, yy, loss, ins = yinyang_tapes()
+    mesh, mm, out = moons_tapes(10_000)
+    scalar = E.compile(loss)
+    one = rows[:1]
+    one_batch = E.compile(loss, batch=list(ins), threads=1)
+    for v, x in zip(ins, one[0]):
+        v.data = float(x)
+
+    def step(tape):
+        return lambda: (tape.forward(rows), tape.backward())
+
+    runs = {
+        "yin-yang fwd+bwd 1000 pts, 1 thread (us)": (step(yy[1]), 20, 1e6),
+        "yin-yang fwd+bwd 1000 pts, 2 threads (us)": (step(yy[2]), 20, 1e6),
+        "yin-yang forward only, 1 thread (us)": (lambda: yy[1].forward(rows), 20, 1e6),
+        "mesh 10k pts evaluate, 1 thread (ns/pt)": (lambda: mm[1].evaluate(mesh, [out]), 5, 1e9 / len(mesh)),
+        "mesh 10k pts evaluate, 2 threads (ns/pt)": (lambda: mm[2].evaluate(mesh, [out]), 5, 1e9 / len(mesh)),
+        "batch of 1 row fwd+bwd (us)": (lambda: (one_batch.forward(one), one_batch.backward()), 200, 1e6),
+        "scalar tape fwd+bwd, same row (us)": (lambda: (scalar.forward(), scalar.backward()), 200, 1e6),
+    }
+    samples = {name: [] for name in runs}
+    for _ in range(rounds):
+        for name, (fn, repeat, scale) in runs.items():  # interleaved
+            samples[name].append(timed(fn, repeat) * scale)
+    for name, s in samples.items():
+        print(f"{name:45s} median {statistics.median(s):9.2f}  min {min(s):9.2f}")
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 30)
