@@ -1,0 +1,41 @@
+"""The threaded replays tools/tsan_batch.sh runs under ThreadSanitizer: a
+classifier and a graph of every op, forward, backward and evaluate on 4
+threads (more than the chunks of a small batch, fewer than a large one's),
+checked against 1 thread."""
+
+import random
+
+import numpy as np
+
+from micrograd_fast import _engine as E
+from micrograd_fast import engine, losses, nn
+
+engine.use("compiled")
+random.seed(1337)
+model = nn.MLP(2, [8, 3])
+ins = [E.Value(0.0), E.Value(0.0), E.Value(0.0)]
+loss = losses.cross_entropy(model(ins[:2]), ins[2])
+rng = np.random.default_rng(0)
+for B in (3, 200, 1000):
+    X = np.column_stack([rng.normal(size=B), rng.normal(size=B), rng.integers(0, 3, B)]).astype(float)
+    results = []
+    for threads in (1, 4):
+        for p in model.parameters():
+            p.grad = 0.0
+        tape = E.compile(loss, batch=ins, threads=threads)
+        for _ in range(3):
+            out = tape.forward(X)
+            tape.backward()
+            ev = tape.evaluate(X, [loss])
+        results.append((out.tobytes(), ev.tobytes(), [p.grad for p in model.parameters()]))
+        bad = X.copy()
+        bad[-1, 2] = 7.0  # a target out of range in the last row
+        try:
+            tape.forward(bad)
+        except IndexError:
+            pass
+        else:
+            raise SystemExit("no IndexError")
+        del tape  # joins its threads
+    assert results[0] == results[1], B
+print("tsan_replay: threaded replays equal one thread's")
