@@ -49,7 +49,8 @@ typedef struct builder {
     mg_bprog *p;
     int32_t *aux;           /* per node: its first aux slot, in its own space */
     int32_t *lane_of;       /* per shared slot: its lane, or -1 */
-    Py_ssize_t lanes_cap, args_len, args_cap, shared_cap, per_cap;
+    uint8_t *as_array;      /* per lane: read or written as C doubles */
+    Py_ssize_t lanes_cap, arrays_cap, args_len, args_cap, shared_cap, per_cap;
 } builder;
 
 static int grow(void **array, Py_ssize_t *cap, Py_ssize_t need, size_t item)
@@ -70,23 +71,27 @@ static int grow(void **array, Py_ssize_t *cap, Py_ssize_t need, size_t item)
 
 /* The ref by which an instruction of the per-example program (per) or of
  * the shared one reads a slot (its space and index). */
-static int32_t ref_to(builder *b, int per, int shared, int32_t index)
+static int32_t ref_to(builder *b, int per, int shared, int32_t index, int array)
 {
     mg_bprog *p = b->p;
     if (!per || !shared)
         return index;
     if (b->lane_of[index] < 0) {
-        if (grow((void **)&p->lane_slot, &b->lanes_cap, p->n_lanes + 1, sizeof(int32_t)) < 0)
+        if (grow((void **)&p->lane_slot, &b->lanes_cap, p->n_lanes + 1, sizeof(int32_t)) < 0
+                || grow((void **)&b->as_array, &b->arrays_cap, p->n_lanes + 1, 1) < 0)
             return INT32_MIN;
         p->lane_slot[p->n_lanes] = index;
+        b->as_array[p->n_lanes] = 0;
         b->lane_of[index] = (int32_t)p->n_lanes++;
     }
+    if (array)
+        b->as_array[b->lane_of[index]] = 1;
     return -b->lane_of[index] - 1;
 }
 
-static int32_t ref_node(builder *b, int per, Py_ssize_t node)
+static int32_t ref_node(builder *b, int per, Py_ssize_t node, int array)
 {
-    return ref_to(b, per, b->p->node_shared[node], b->p->node_slot[node]);
+    return ref_to(b, per, b->p->node_shared[node], b->p->node_slot[node], array);
 }
 
 static Py_ssize_t index_of(builder *b, PyObject *o)
@@ -122,21 +127,21 @@ static int emit(builder *b, PyObject *const *order, Py_ssize_t i)
     case MG_NO_CHILDREN:
         return 0;
     case MG_BASE_AND_EXPONENT:
-        ins->a = ref_node(b, per, index_of(b, kids[0]));
+        ins->a = ref_node(b, per, index_of(b, kids[0]), 1);
         ins->k = n->u.pow.exponent;
         return ins->a == INT32_MIN ? -1 : 0;
     case MG_ONE_CHILD:
-        ins->a = ref_node(b, per, index_of(b, kids[0]));
+        ins->a = ref_node(b, per, index_of(b, kids[0]), 1);
         return ins->a == INT32_MIN ? -1 : 0;
     case MG_TWO_CHILDREN: {
         Py_ssize_t z = index_of(b, kids[1]);
-        ins->a = ref_node(b, per, index_of(b, kids[0]));
-        ins->b = ref_node(b, per, z);
+        ins->a = ref_node(b, per, index_of(b, kids[0]), 1);
+        ins->b = ref_node(b, per, z, 1);
         if (n->op == MG_SOFTMAX || n->op == MG_LOG_SOFTMAX) {
             if (MG_NODE(kids[1])->op != MG_EXPSUM)
                 ins->flags |= MG_BI_NOT_EXPSUM;
             else  /* the expsum's max: its first aux number */
-                ins->c = ref_to(b, per, p->node_shared[z], b->aux[z]);
+                ins->c = ref_to(b, per, p->node_shared[z], b->aux[z], 1);
             if (ins->c == INT32_MIN)
                 return -1;
         }
@@ -152,7 +157,9 @@ static int emit(builder *b, PyObject *const *order, Py_ssize_t i)
     if (nk > p->max_args)
         p->max_args = nk;
     for (j = 0; j < nk; j++) {
-        int32_t r = ref_node(b, per, index_of(b, kids[j]));
+        /* a dot's operands and an embedding's table are read as numbers */
+        const int array = !(n->op == MG_DOT || (n->op == MG_EMBED && j < nk - 1));
+        int32_t r = ref_node(b, per, index_of(b, kids[j]), array);
         if (r == INT32_MIN)
             return -1;
         p->args_of[b->args_len++] = r;
@@ -206,6 +213,8 @@ void mg_bprog_free(mg_bprog *p)
     PyMem_Free(p->per);
     PyMem_Free(p->args_of);
     PyMem_Free(p->lane_slot);
+    PyMem_Free(p->array_lanes);
+    PyMem_Free(p->lane_is_array);
     PyMem_Free(p->node_slot);
     PyMem_Free(p->node_shared);
     PyMem_Free(p->leaf_node);
@@ -287,12 +296,38 @@ mg_bprog *mg_bprog_build(PyObject *const *order, Py_ssize_t n, PyObject *const *
         if (emit(&b, order, i) < 0)
             goto fail;
     }
+    p->array_lanes = PyMem_Malloc((size_t)(p->n_lanes + 1) * sizeof(int32_t));
+    if (p->array_lanes == NULL)
+        goto fail;
+    for (i = 0; i < p->n_lanes; i++)
+        if (b.as_array[i])
+            p->array_lanes[p->n_array_lanes++] = (int32_t)i;
+    p->lane_is_array = b.as_array;
+    b.as_array = NULL;
     PyMem_Free(b.aux);
     PyMem_Free(b.lane_of);
     return p;
 fail:
     PyMem_Free(b.aux);
     PyMem_Free(b.lane_of);
+    PyMem_Free(b.as_array);
     mg_bprog_free(p);
     return NULL;
+}
+
+void mg_bprog_read_leaves(const mg_bprog *p, PyObject *const *order, double *sv)
+{
+    Py_ssize_t k;
+    for (k = 0; k < p->n_leaves; k++)
+        sv[p->leaf_slot[k]] = MG_NODE(order[p->leaf_node[k]])->data;
+}
+
+void mg_bprog_add_grads(const mg_bprog *p, PyObject *const *order, const double *sg,
+                        double divisor)
+{
+    Py_ssize_t k;
+    for (k = 0; k < p->n_leaves; k++) {
+        const double g = sg[p->leaf_slot[k]];
+        MG_NODE(order[p->leaf_node[k]])->grad += divisor == 1.0 ? g : g / divisor;
+    }
 }

@@ -33,18 +33,28 @@ static void dot_forward(const mg_bpass *x, const mg_binstr *ins, double *restric
 {
     const int32_t *r = x->args_of + ins->args;
     const Py_ssize_t n = ins->pairs;
-    const double *bias = (ins->flags & MG_BI_HAS_BIAS) ? mg_bval(x, r[2 * n]) : NULL;
+    const int has_bias = (ins->flags & MG_BI_HAS_BIAS) != 0;
+    /* a shared bias is one number; a per-example one, C */
+    const double *bias = has_bias && r[2 * n] >= 0 ? mg_bval(x, r[2 * n]) : NULL;
+    const double start = has_bias && r[2 * n] < 0 ? mg_bscalar(x, r[2 * n]) : ins->k;
     mg_bterm *t = x->terms;
     Py_ssize_t i, j, k, j0 = 0;
+    if (len == 1) {  /* one example (a batch of one), or the shared program */
+        double acc = has_bias ? mg_bscalar(x, r[2 * n]) : ins->k;
+        for (i = 0; i < n; i++)
+            acc = acc + mg_bscalar(x, r[i]) * mg_bscalar(x, r[n + i]);
+        O[0] = acc;
+        return;
+    }
     for (i = 0; i < n; i++) {
+        const int w_shared = r[i] < 0, v_shared = r[n + i] < 0;
         const double *w = mg_bval(x, r[i]), *v = mg_bval(x, r[n + i]);
-        int w_shared = r[i] < 0 || x->C == 1, v_shared = r[n + i] < 0 || x->C == 1;
         if (w_shared && v_shared) {
             t[i].kind = 2;
-            t[i].s = w[0] * v[0];
+            t[i].s = mg_bscalar(x, r[i]) * mg_bscalar(x, r[n + i]);
         } else if (w_shared || v_shared) {
             t[i].kind = 1;
-            t[i].s = w_shared ? w[0] : v[0];
+            t[i].s = w_shared ? mg_bscalar(x, r[i]) : mg_bscalar(x, r[n + i]);
             t[i].p = w_shared ? v : w;
         } else {
             t[i].kind = 0;
@@ -55,7 +65,7 @@ static void dot_forward(const mg_bpass *x, const mg_binstr *ins, double *restric
     for (; j0 + 16 <= len; j0 += 16) {
         mg_v2d acc[8];
         for (k = 0; k < 8; k++)
-            acc[k] = bias != NULL ? mg_v2d_load(bias + j0 + 2 * k) : mg_v2d_splat(ins->k);
+            acc[k] = bias != NULL ? mg_v2d_load(bias + j0 + 2 * k) : mg_v2d_splat(start);
         for (i = 0; i < n; i++) {
             const mg_bterm *ti = &t[i];
             const mg_v2d s = mg_v2d_splat(ti->s);
@@ -78,7 +88,7 @@ static void dot_forward(const mg_bpass *x, const mg_binstr *ins, double *restric
     if (j0 == len)
         return;
     for (j = j0; j < len; j++)
-        O[j] = bias != NULL ? bias[j] : ins->k;
+        O[j] = bias != NULL ? bias[j] : start;
     for (i = 0; i < n; i++) {
         const mg_bterm *ti = &t[i];
         if (ti->kind == 1)
@@ -197,6 +207,7 @@ int mg_bforward_fused(const mg_bpass *x, const mg_binstr *ins, Py_ssize_t len, P
     }
     case MG_EMBED: {
         const Py_ssize_t n = m - 1;
+        const int32_t *r = x->args_of + ins->args;
         mg_bresolve(x, ins, 0);
         for (j = 0; j < len; j++) {
             int e = mg_as_index(P[n][j], n, &t);
@@ -204,7 +215,7 @@ int mg_bforward_fused(const mg_bpass *x, const mg_binstr *ins, Py_ssize_t len, P
                 *bad = j;
                 return e;
             }
-            O[j] = P[t][j];
+            O[j] = r[t] < 0 ? x->Ls[-(r[t] + 1)] : P[t][j];
         }
         return MG_OK;
     }
@@ -218,6 +229,45 @@ int mg_bforward_fused(const mg_bpass *x, const mg_binstr *ins, Py_ssize_t len, P
     return MG_ERR_NO_CASE;
 }
 
+/* sum(v[j] * g[j] for j < len), v[j] being p[j] or, with p NULL, the one
+ * number s (a shared operand), as a fixed tree of eight running sums: a
+ * function of len only, so the same bits on any thread. */
+static double lane_dot(const double *p, double s, const double *g, Py_ssize_t len)
+{
+    mg_v2d acc[4] = {{0.0, 0.0}, {0.0, 0.0}, {0.0, 0.0}, {0.0, 0.0}};
+    const mg_v2d sv = mg_v2d_splat(s);
+    Py_ssize_t j = 0, k;
+    double total;
+    if (len == 1)  /* a chunk of one: the scalar engine's product */
+        return (p != NULL ? p[0] : s) * g[0];
+    for (; j + 8 <= len; j += 8)
+        for (k = 0; k < 4; k++)
+            acc[k] = acc[k] + (p != NULL ? mg_v2d_load(p + j + 2 * k) : sv) * mg_v2d_load(g + j + 2 * k);
+    acc[0] = (acc[0] + acc[1]) + (acc[2] + acc[3]);
+    total = acc[0][0] + acc[0][1];
+    for (; j < len; j++)
+        total = total + (p != NULL ? p[j] : s) * g[j];
+    return total;
+}
+
+/* sum(g[j] for j < len), the same tree (a shared bias's share). */
+static double lane_sum_of(const double *g, Py_ssize_t len)
+{
+    mg_v2d acc[4] = {{0.0, 0.0}, {0.0, 0.0}, {0.0, 0.0}, {0.0, 0.0}};
+    Py_ssize_t j = 0, k;
+    double total;
+    if (len == 1)
+        return g[0];
+    for (; j + 8 <= len; j += 8)
+        for (k = 0; k < 4; k++)
+            acc[k] = acc[k] + mg_v2d_load(g + j + 2 * k);
+    acc[0] = (acc[0] + acc[1]) + (acc[2] + acc[3]);
+    total = acc[0][0] + acc[0][1];
+    for (; j < len; j++)
+        total = total + g[j];
+    return total;
+}
+
 int mg_bbackward_fused(const mg_bpass *x, const mg_binstr *ins, Py_ssize_t len, Py_ssize_t *bad)
 {
     int status = MG_OK;
@@ -229,19 +279,51 @@ int mg_bbackward_fused(const mg_bpass *x, const mg_binstr *ins, Py_ssize_t len, 
     double inv_n;
     switch ((enum mg_op)ins->op) {
     case MG_DOT: {
+        /* a shared operand (a lane) is read as one number and its share
+         * summed over the chunk's lanes at once, into its one-number
+         * adjoint: no broadcast weights, no lane arrays of weight grads */
         const Py_ssize_t n = ins->pairs;
+        const int32_t *r = x->args_of + ins->args;
         mg_bresolve(x, ins, 1);
         for (i = 0; i < n; i++) {
+            const int32_t rw = r[i], rx = r[n + i];
             const double *W = P[i], *X = P[n + i];
             double *GW = GP[i], *GX = GP[n + i];
+            const int w_one = mg_bone_number(x, rw), x_one = mg_bone_number(x, rx);
+            if (w_one || x_one) {
+                /* (a lane's value is read as its one number: a one-number
+                 * lane has no broadcast array) */
+                const double w = mg_bscalar(x, rw), v = mg_bscalar(x, rx);
+                if (w_one)
+                    x->GLs[-(rw + 1)] += lane_dot(rx < 0 ? NULL : X, v, G, len);
+                else if (rx < 0)
+                    for (j = 0; j < len; j++)
+                        GW[j] += v * G[j];
+                else
+                    for (j = 0; j < len; j++)
+                        GW[j] += X[j] * G[j];
+                if (x_one)
+                    x->GLs[-(rx + 1)] += lane_dot(rw < 0 ? NULL : W, w, G, len);
+                else if (rw < 0)
+                    for (j = 0; j < len; j++)
+                        GX[j] += w * G[j];
+                else
+                    for (j = 0; j < len; j++)
+                        GX[j] += W[j] * G[j];
+                continue;
+            }
             for (j = 0; j < len; j++) {
                 GW[j] += X[j] * G[j];
                 GX[j] += W[j] * G[j];
             }
         }
-        if (ins->flags & MG_BI_HAS_BIAS)
-            for (j = 0; j < len; j++)
-                GP[2 * n][j] += G[j];
+        if (ins->flags & MG_BI_HAS_BIAS) {
+            if (mg_bone_number(x, r[2 * n]))
+                x->GLs[-(r[2 * n] + 1)] += lane_sum_of(G, len);
+            else
+                for (j = 0; j < len; j++)
+                    GP[2 * n][j] += G[j];
+        }
         return MG_OK;
     }
     case MG_SUM:
@@ -323,6 +405,7 @@ int mg_bbackward_fused(const mg_bpass *x, const mg_binstr *ins, Py_ssize_t len, 
     }
     case MG_EMBED: {
         const Py_ssize_t n = m - 1;
+        const int32_t *r = x->args_of + ins->args;
         mg_bresolve(x, ins, 1);
         for (j = 0; j < len; j++) {
             int e = mg_as_index(P[n][j], n, &t);
@@ -330,7 +413,10 @@ int mg_bbackward_fused(const mg_bpass *x, const mg_binstr *ins, Py_ssize_t len, 
                 *bad = j;
                 return e;
             }
-            GP[t][j] += G[j];
+            if (mg_bone_number(x, r[t]))
+                x->GLs[-(r[t] + 1)] += G[j];
+            else
+                GP[t][j] += G[j];
         }
         return MG_OK;
     }

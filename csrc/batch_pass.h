@@ -44,6 +44,9 @@ typedef struct mg_bpass {
     double *A, *GA;         /* own-space values and adjoints: slot s at + s * C */
     const double *L;        /* lane values (shared, broadcast): lane l at + l * C */
     double *GL;             /* lane adjoints: the per-example shares of a shared slot's */
+    const double *Ls;       /* each lane's value, one number */
+    double *GLs;            /* each lane's adjoint summed over the chunk's examples */
+    const uint8_t *lane_is_array;
     Py_ssize_t C;           /* doubles per slot */
     const int32_t *args_of;
     const double **P;       /* scratch for n-ary instructions: max_args each */
@@ -60,6 +63,19 @@ static inline const double *mg_bval(const mg_bpass *x, int32_t ref)
 static inline double *mg_badj(const mg_bpass *x, int32_t ref)
 {
     return ref >= 0 ? x->GA + (Py_ssize_t)ref * x->C : x->GL + (Py_ssize_t)(-(ref + 1)) * x->C;
+}
+
+/* A ref's value as one number: a lane's, or lane 0 of an own-space slot
+ * (the shared program, a chunk of one). */
+static inline double mg_bscalar(const mg_bpass *x, int32_t ref)
+{
+    return ref >= 0 ? x->A[(Py_ssize_t)ref * x->C] : x->Ls[-(ref + 1)];
+}
+
+/* ref is a lane summed as one number (batch_program.h's array_lanes) */
+static inline int mg_bone_number(const mg_bpass *x, int32_t ref)
+{
+    return ref < 0 && !x->lane_is_array[-(ref + 1)];
 }
 
 /* The n-ary instruction's operands' values (and adjoints, if GP). */

@@ -53,6 +53,14 @@ typedef struct mg_bprog {
     Py_ssize_t n_per_code;
     int32_t *args_of;       /* n-ary operands of both programs */
     int32_t *lane_slot;     /* lane -> its shared slot */
+    /* the lanes some kernel reads or writes C doubles at a time (the rest,
+     * a dot's weights and biases and an embedding's table, are read and
+     * summed as one number: no broadcast, no lane array to sum) */
+    int32_t *array_lanes;
+    Py_ssize_t n_array_lanes;
+    uint8_t *lane_is_array; /* per lane: one of those (then every kernel uses
+                               its lane array, so each shared slot has one
+                               running sum, added in the scalar tape's order) */
     Py_ssize_t max_args;    /* the widest n-ary instruction */
     /* per node of the order: its slot, as a ref of the per-example space
      * (shared nodes: -(shared slot) - 1, a space of its own for the caller) */
@@ -77,6 +85,25 @@ typedef struct mg_bprog {
 mg_bprog *mg_bprog_build(PyObject *const *order, Py_ssize_t n, PyObject *const *inputs,
                          Py_ssize_t n_in);
 void mg_bprog_free(mg_bprog *p);
+
+/* With the GIL: the shared leaves' data into sv (their shared slots); and
+ * sg's gradients added to their .grad, divided by divisor (1: the sum, B:
+ * the mean), written through the node as the scalar tape writes them. */
+void mg_bprog_read_leaves(const mg_bprog *p, PyObject *const *order, double *sv);
+void mg_bprog_add_grads(const mg_bprog *p, PyObject *const *order, const double *sg,
+                        double divisor);
+
+/* The first node of order[0..n) whose op is not ops[i] any more (a
+ * _backward assigned since it was recorded), or -1. */
+static inline Py_ssize_t mg_bprog_first_stale(PyObject *const *order, const uint8_t *ops,
+                                              Py_ssize_t n)
+{
+    Py_ssize_t i;
+    for (i = 0; i < n; i++)
+        if (MG_NODE(order[i])->op != ops[i])
+            return i;
+    return -1;
+}
 
 /* The order index of node, or -1 if it is not on the tape. */
 Py_ssize_t mg_bprog_find(const mg_bprog *p, PyObject *node);

@@ -10,6 +10,8 @@ struct mg_bscratch {
     double *pa;      /* per-example adjoints of a chunk */
     double *lanes;   /* the shared values per-example code reads, broadcast */
     double *ga;      /* their per-lane adjoint sums */
+    double *ls;      /* each lane's value, one number */
+    double *gls;     /* each lane's adjoint summed over a group's examples */
     double *tmp;
     const double **P;
     double **GP;
@@ -58,6 +60,7 @@ static void free_scratch(mg_bstate *s)
     for (t = 0; t < s->threads; t++) {
         mg_bscratch *c = &s->scratch[t];
         free(c->block), free(c->pa), free(c->lanes), free(c->ga), free(c->tmp);
+        free(c->ls), free(c->gls);
         free((void *)c->P), free(c->GP), free(c->terms);
     }
     free(s->scratch);
@@ -84,10 +87,12 @@ static int scratch_ready(mg_bstate *s, Py_ssize_t C)
         c->lanes = malloc(sizeof(double) * (size_t)(p->n_lanes * C + 1));
         c->ga = malloc(sizeof(double) * (size_t)(p->n_lanes * C + 1));
         c->tmp = malloc(sizeof(double) * (size_t)C);
+        c->ls = malloc(sizeof(double) * (size_t)(p->n_lanes + 1));
+        c->gls = malloc(sizeof(double) * (size_t)(p->n_lanes + 1));
         c->P = malloc(sizeof(double *) * m);
         c->GP = malloc(sizeof(double *) * m);
         c->terms = malloc(sizeof(mg_bterm) * m);
-        if (!c->block || !c->pa || !c->lanes || !c->ga || !c->tmp || !c->P || !c->GP || !c->terms) {
+        if (!c->block || !c->pa || !c->lanes || !c->ga || !c->tmp || !c->ls || !c->gls || !c->P || !c->GP || !c->terms) {
             free_scratch(s);
             return -1;
         }
@@ -130,6 +135,9 @@ static mg_bpass pass_over(const mg_bprog *p, const mg_bscratch *c, double *A, do
     x.GA = GA;
     x.L = c->lanes;
     x.GL = c->ga;
+    x.Ls = c->ls;
+    x.GLs = c->gls;
+    x.lane_is_array = p->lane_is_array;
     x.C = C;
     x.args_of = p->args_of;
     x.P = c->P;
@@ -250,7 +258,9 @@ static void backward_group(job *jb, mg_bpass *x, mg_bscratch *c, Py_ssize_t grou
     const Py_ssize_t end = (group + 1) * jb->per_group < nchunks ? (group + 1) * jb->per_group : nchunks;
     const int32_t root = p->node_slot[p->root];
     Py_ssize_t chunk, j, l;
-    memset(c->ga, 0, sizeof(double) * (size_t)(p->n_lanes * C));
+    for (l = 0; l < p->n_array_lanes; l++)
+        memset(c->ga + (Py_ssize_t)p->array_lanes[l] * C, 0, sizeof(double) * (size_t)C);
+    memset(c->gls, 0, sizeof(double) * (size_t)p->n_lanes);
     for (chunk = group * jb->per_group; chunk < end; chunk++) {
         const Py_ssize_t first = chunk * C, len = jb->B - first < C ? jb->B - first : C;
         item_error e;
@@ -265,7 +275,11 @@ static void backward_group(job *jb, mg_bpass *x, mg_bscratch *c, Py_ssize_t grou
         }
     }
     for (l = 0; l < p->n_lanes; l++)
-        jb->partial[group * p->n_lanes + l] = lane_sum(c->ga + l * C, C);
+        jb->partial[group * p->n_lanes + l] = c->gls[l];
+    for (l = 0; l < p->n_array_lanes; l++) {
+        const int32_t lane = p->array_lanes[l];
+        jb->partial[group * p->n_lanes + lane] = lane_sum(c->ga + lane * C, C) + c->gls[lane];
+    }
 }
 
 static void work(void *arg, int worker)
@@ -284,8 +298,12 @@ static void work(void *arg, int worker)
             continue;  /* a lower row already failed: this one cannot be the one */
         if (!broadcast) {
             for (l = 0; l < p->n_lanes; l++)
+                c->ls[l] = jb->sv[p->lane_slot[l]];
+            for (l = 0; l < p->n_array_lanes; l++) {
+                const int32_t lane = p->array_lanes[l];
                 for (j = 0; j < jb->C; j++)
-                    c->lanes[l * jb->C + j] = jb->sv[p->lane_slot[l]];
+                    c->lanes[lane * jb->C + j] = c->ls[lane];
+            }
             broadcast = 1;
         }
         if (jb->kind == BACKWARD)
@@ -344,7 +362,7 @@ static mg_berror forward_job(job *jb)
         item_error first;
         Py_ssize_t l;
         for (l = 0; l < p->n_lanes; l++)
-            c->lanes[l * jb->C] = jb->sv[p->lane_slot[l]];
+            c->lanes[l * jb->C] = c->ls[l] = jb->sv[p->lane_slot[l]];
         x = pass_over(p, c, c->block, NULL, jb->C);
         fill_inputs(p, jb->X, 0, 1, jb->C, c->block);
         first = run_forward(p->per, p->n_per_code, &x, 1, e.topo, 0);

@@ -81,18 +81,9 @@ cdef class BatchTape:
     cdef int check_fresh(self) except -1:
         """The graph's ops are the recorded ones (a _backward assigned since
         makes a node another op): else the scalar tape's stale-tape error."""
-        cdef Py_ssize_t i
-        for i in range(self.tape.n):
-            if MG_NODE(<object>self.tape.order[i]).op != self.tape.ops[i]:
-                mg_raise(MG_ERR_STALE_TAPE)
+        if mg_bprog_first_stale(self.tape.order, self.tape.ops, self.tape.n) >= 0:
+            mg_raise(MG_ERR_STALE_TAPE)
         return 0
-
-    cdef void read_leaves(self, double *sv):
-        """The shared leaves' data now, into the program's shared slots."""
-        cdef Py_ssize_t k
-        cdef mg_bprog *p = self.prog
-        for k in range(p.n_leaves):
-            sv[p.leaf_slot[k]] = MG_NODE(<object>self.tape.order[p.leaf_node[k]]).data
 
     cdef int raise_for(self, mg_berror r) except -1:
         """The lowest failing row's error, as the scalar tape raises it for
@@ -124,7 +115,7 @@ cdef class BatchTape:
         cdef mg_berror r
         self.state.has_forward = 0
         PyErr_CheckSignals()
-        self.read_leaves(self.state.sv)
+        mg_bprog_read_leaves(self.prog, self.tape.order, self.state.sv)
         with nogil:
             r = mg_batch_forward(self.state, xp, B, &ov[0])
         self.raise_for(r)
@@ -164,7 +155,7 @@ cdef class BatchTape:
             if n_out == 0:
                 return result
             PyErr_CheckSignals()
-            self.read_leaves(self.state.sv_eval)
+            mg_bprog_read_leaves(self.prog, self.tape.order, self.state.sv_eval)
             r = self.evaluate_into(xp, B, outs, n_out, result)
             self.raise_for(r)
             PyErr_CheckSignals()
@@ -190,8 +181,6 @@ cdef class BatchTape:
             raise batch_checks.no_forward_yet()
         self.check_fresh()
         cdef mg_berror r
-        cdef Py_ssize_t k
-        cdef mg_bprog *p = self.prog
         cdef double rows = <double>self.state.B
         cdef bint mean = kind == "mean"
         PyErr_CheckSignals()
@@ -199,9 +188,4 @@ cdef class BatchTape:
             r = mg_batch_backward(self.state)
         self.raise_for(r)
         PyErr_CheckSignals()  # interrupted: no .grad has changed yet
-        for k in range(p.n_leaves):
-            node = MG_NODE(<object>self.tape.order[p.leaf_node[k]])
-            if mean:
-                node.grad += self.state.sg[p.leaf_slot[k]] / rows
-            else:
-                node.grad += self.state.sg[p.leaf_slot[k]]
+        mg_bprog_add_grads(self.prog, self.tape.order, self.state.sg, rows if mean else 1.0)

@@ -143,6 +143,10 @@ cdef extern from "batch_program.h":
     mg_bprog *mg_bprog_build(PyObject *const *order, Py_ssize_t n, PyObject *const *inputs,
                              Py_ssize_t n_in)
     void mg_bprog_free(mg_bprog *p)
+    void mg_bprog_read_leaves(const mg_bprog *p, PyObject *const *order, double *sv)
+    void mg_bprog_add_grads(const mg_bprog *p, PyObject *const *order, const double *sg,
+                            double divisor)
+    Py_ssize_t mg_bprog_first_stale(PyObject *const *order, const uint8_t *ops, Py_ssize_t n)
     Py_ssize_t mg_bprog_find(const mg_bprog *p, PyObject *node)
 
 

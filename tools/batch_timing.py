@@ -39,6 +39,27 @@ def moons_tapes(n):
     return mesh, {th: E.compile(out, batch=x, threads=th) for th in (1, 2)}, out
 
 
+def gpt_tapes():
+    """examples/gpt.py's model over a 6-letter name (7 positions), its tokens
+    the inputs: the batched tape at batch 16 and 1, and the scalar tape."""
+    import importlib.util
+    import os
+
+    path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "examples", "gpt.py")
+    spec = importlib.util.spec_from_file_location("gpt_example", path)
+    gpt = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gpt)
+    vocab = 27
+    model = gpt.GPT(vocab)
+    tokens = [E.Value(0.0) for _ in range(8)]
+    loss = model.loss(tokens)
+    rng = np.random.default_rng(0)
+    docs = rng.integers(0, vocab, size=(16, 8)).astype(np.float64)
+    for v, t in zip(tokens, docs[0]):
+        v.data = float(t)
+    return docs, loss, tokens
+
+
 def timed(fn, repeat):
     start = time.perf_counter()
     for _ in range(repeat):
@@ -55,6 +76,11 @@ def main(rounds):
     for v, x in zip(ins, one[0]):
         v.data = float(x)
 
+    docs, gloss, tokens = gpt_tapes()
+    g16 = E.compile(gloss, batch=tokens, threads=1)
+    g1 = E.compile(gloss, batch=tokens, threads=1)
+    gscalar = E.compile(gloss)
+
     def step(tape):
         return lambda: (tape.forward(rows), tape.backward())
 
@@ -64,6 +90,10 @@ def main(rounds):
         "yin-yang forward only, 1 thread (us)": (lambda: yy[1].forward(rows), 20, 1e6),
         "mesh 10k pts evaluate, 1 thread (ns/pt)": (lambda: mm[1].evaluate(mesh, [out]), 5, 1e9 / len(mesh)),
         "mesh 10k pts evaluate, 2 threads (ns/pt)": (lambda: mm[2].evaluate(mesh, [out]), 5, 1e9 / len(mesh)),
+        "GPT batch 16 fwd+bwd, 1 thread (us per name)": (
+            lambda: (g16.forward(docs), g16.backward()), 3, 1e6 / 16),
+        "GPT batch 1 fwd+bwd (us)": (lambda: (g1.forward(docs[:1]), g1.backward()), 5, 1e6),
+        "GPT scalar tape fwd+bwd (us)": (lambda: (gscalar.forward(), gscalar.backward()), 5, 1e6),
         "batch of 1 row fwd+bwd (us)": (lambda: (one_batch.forward(one), one_batch.backward()), 200, 1e6),
         "scalar tape fwd+bwd, same row (us)": (lambda: (scalar.forward(), scalar.backward()), 200, 1e6),
     }
