@@ -284,6 +284,17 @@ int mg_bbackward_fused(const mg_bpass *x, const mg_binstr *ins, Py_ssize_t len, 
          * adjoint: no broadcast weights, no lane arrays of weight grads */
         const Py_ssize_t n = ins->pairs;
         const int32_t *r = x->args_of + ins->args;
+        if (len == 1) {  /* one example: fused.h's loop, through the refs */
+            const double g = G[0];
+            for (i = 0; i < n; i++) {
+                const double w = mg_bscalar(x, r[i]), v = mg_bscalar(x, r[n + i]);
+                *mg_badj0(x, r[i]) += v * g;
+                *mg_badj0(x, r[n + i]) += w * g;
+            }
+            if (ins->flags & MG_BI_HAS_BIAS)
+                *mg_badj0(x, r[2 * n]) += g;
+            return MG_OK;
+        }
         mg_bresolve(x, ins, 1);
         for (i = 0; i < n; i++) {
             const int32_t rw = r[i], rx = r[n + i];

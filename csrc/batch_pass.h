@@ -78,6 +78,12 @@ static inline int mg_bone_number(const mg_bpass *x, int32_t ref)
     return ref < 0 && !x->lane_is_array[-(ref + 1)];
 }
 
+/* Where lane 0 of ref's adjoint is summed. */
+static inline double *mg_badj0(const mg_bpass *x, int32_t ref)
+{
+    return mg_bone_number(x, ref) ? x->GLs + (-(ref + 1)) : mg_badj(x, ref);
+}
+
 /* The n-ary instruction's operands' values (and adjoints, if GP). */
 static inline void mg_bresolve(const mg_bpass *x, const mg_binstr *ins, int adjoints)
 {
