@@ -6,7 +6,7 @@
 
 from array import array
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any, ClassVar, SupportsFloat, SupportsIndex, TypeAlias, TypeVar, final
+from typing import Any, ClassVar, SupportsFloat, SupportsIndex, TypeAlias, TypeVar, final, overload
 
 import numpy as np
 import numpy.typing as npt
@@ -161,8 +161,31 @@ class Tape:
         """forward() once per row of X written into inputs; the outputs' data per row."""
     def __len__(self) -> int: ...
 
-def compile(root: Value) -> Tape:
-    """Records root's graph for replay: see Tape."""
+@final
+class BatchTape:
+    """A graph compiled for a batch (compile(root, batch=inputs)): each row of
+    X holds one example's values of the inputs; the other leaves are shared."""
+
+    def __new__(cls, root: Value, inputs: list[Value], threads: int) -> Self: ...
+    @property
+    def threads(self) -> int: ...
+    @property
+    def inputs(self) -> list[Value]: ...
+    @property
+    def root(self) -> Value: ...
+    def forward(self, X: npt.ArrayLike) -> npt.NDArray[np.float64]:
+        """Each row's root value, bit for bit the scalar tape's; kept for backward."""
+    def evaluate(self, X: npt.ArrayLike, outputs: Sequence[Value]) -> npt.NDArray[np.float64]:
+        """The outputs' values per row, (B, len(outputs)); forward only."""
+    def backward(self, reduction: str = "mean") -> None:
+        """Adds the gradient of the rows' mean (or sum) to the shared leaves' .grad."""
+    def __len__(self) -> int: ...
+
+# Records root's graph for replay: a Tape, or with batch a BatchTape.
+@overload
+def compile(root: Value, batch: None = None, threads: None = None) -> Tape: ...
+@overload
+def compile(root: Value, batch: Sequence[Value], threads: int | None = None) -> BatchTape: ...
 
 def assign(values: _NestedValues, data: _NestedReals | npt.NDArray[Any]) -> None:
     """Writes data into the .data of values (nested lists of Values), in row-major order."""
