@@ -12,11 +12,11 @@ import time
 
 import numpy as np
 
-from micrograd_fast import _engine as E
 from micrograd_fast import engine, losses, nn
 from micrograd_fast.datasets import make_yinyang
 
 engine.use("compiled")
+E = engine.load("compiled")  # the compiled engine module (only the facade imports it)
 
 
 def yinyang_tapes():

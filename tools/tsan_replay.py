@@ -7,10 +7,10 @@ import random
 
 import numpy as np
 
-from micrograd_fast import _engine as E
 from micrograd_fast import engine, losses, nn
 
 engine.use("compiled")
+E = engine.load("compiled")  # the compiled engine module (only the facade imports it)
 random.seed(1337)
 model = nn.MLP(2, [8, 3])
 ins = [E.Value(0.0), E.Value(0.0), E.Value(0.0)]
