@@ -301,3 +301,44 @@ def test_row_0s_first_failure_is_the_scalar_tapes(E):
         tape.forward([[0.0], [1.0]])
     with pytest.raises(ValueError, match="row 0: math domain error"):
         tape.forward([[2.0], [0.0]])
+
+
+def test_ctrl_c_during_a_replay_changes_nothing(E):
+    """A signal that arrives while the replay runs without the GIL is seen
+    right after it: forward then keeps nothing, backward adds no grad."""
+    import signal
+    import time
+
+    x, w = E.Value(1.0), E.Value(1.0000001)
+    y = x
+    for _ in range(40_000):
+        y = y * w + 1e-7
+    tape = E.compile(y, batch=[x], threads=2)
+    X = np.linspace(0.0, 1.0, 1024).reshape(1024, 1)
+    start = time.perf_counter()
+    tape.forward(X)
+    tape.backward()
+    replay = time.perf_counter() - start
+    if replay < 0.02:
+        pytest.skip("the replay is too fast to interrupt reliably here")
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGALRM, interrupt)
+    try:
+        signal.setitimer(signal.ITIMER_REAL, replay / 8)
+        with pytest.raises(KeyboardInterrupt):
+            tape.forward(X)
+        with pytest.raises(RuntimeError, match="run forward"):
+            tape.backward()
+        tape.forward(X)
+        w.grad = 0.5
+        signal.setitimer(signal.ITIMER_REAL, replay / 8)
+        with pytest.raises(KeyboardInterrupt):
+            tape.backward()
+            time.sleep(1.0)  # (a backward that ended before the alarm)
+        assert w.grad == 0.5
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
