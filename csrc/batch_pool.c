@@ -1,95 +1,108 @@
+#include <pthread.h>
 #include <stdlib.h>
 #include "batch_pool.h"
 
-struct start { mg_bpool *pool; int worker; };
+typedef struct pool {
+    pthread_mutex_t lock;
+    pthread_cond_t go, done;
+    pthread_t *ids;
+    int workers, capacity;    /* threads made, besides a caller */
+    unsigned long generation; /* bumped per job: a worker runs each job once */
+    int active;               /* workers 1..active run the current job */
+    int pending;              /* of those, still running */
+    mg_bwork_fn fn;
+    void *job;
+} pool;
+
+static pool the_pool = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER,
+                        PTHREAD_COND_INITIALIZER, NULL, 0, 0, 0, 0, 0, NULL, NULL};
+/* held by the one replay using the pool (trylock: a second one runs alone) */
+static pthread_mutex_t in_use = PTHREAD_MUTEX_INITIALIZER;
+
+/* A new worker: its number, and the generation it was made in (the job
+ * being started then is one it must run). */
+struct start {
+    int worker;
+    unsigned long seen;
+};
 
 static void *worker_main(void *arg)
 {
-    struct start *s = arg;
-    mg_bpool *pool = s->pool;
-    const int worker = s->worker;
-    unsigned long seen = 0;
-    free(s);
-    pthread_mutex_lock(&pool->lock);
+    const struct start s = *(struct start *)arg;
+    const int worker = s.worker;
+    unsigned long seen = s.seen;
+    pool *p = &the_pool;
+    free(arg);
+    pthread_mutex_lock(&p->lock);
     for (;;) {
-        while (pool->generation == seen && !pool->stop)
-            pthread_cond_wait(&pool->go, &pool->lock);
-        if (pool->stop)
-            break;
-        seen = pool->generation;
-        pthread_mutex_unlock(&pool->lock);
-        pool->fn(pool->job, worker);
-        pthread_mutex_lock(&pool->lock);
-        if (--pool->pending == 0)
-            pthread_cond_signal(&pool->done);
+        while (p->generation == seen)
+            pthread_cond_wait(&p->go, &p->lock);
+        seen = p->generation;
+        if (worker > p->active)
+            continue;  /* a job for fewer threads */
+        pthread_mutex_unlock(&p->lock);
+        p->fn(p->job, worker);
+        pthread_mutex_lock(&p->lock);
+        if (--p->pending == 0)
+            pthread_cond_signal(&p->done);
     }
-    pthread_mutex_unlock(&pool->lock);
-    return NULL;
+    return NULL;  /* parked until the process ends */
 }
 
-mg_bpool *mg_bpool_new(int wanted)
+/* Up to wanted workers (the lock held). */
+static void grow(pool *p, int wanted)
 {
-    int i;
-    mg_bpool *pool = calloc(1, sizeof(mg_bpool));
-    if (pool == NULL)
-        return NULL;
-    pool->ids = calloc((size_t)(wanted > 1 ? wanted : 1), sizeof(pthread_t));
-    if (pool->ids == NULL) {
-        free(pool);
-        return NULL;
+    if (wanted > p->capacity) {
+        pthread_t *bigger = realloc(p->ids, sizeof(pthread_t) * (size_t)wanted);
+        if (bigger == NULL)
+            return;
+        p->ids = bigger;
+        p->capacity = wanted;
     }
-    pthread_mutex_init(&pool->lock, NULL);
-    pthread_cond_init(&pool->go, NULL);
-    pthread_cond_init(&pool->done, NULL);
-    for (i = 1; i < wanted; i++) {
+    while (p->workers < wanted) {
+        pthread_attr_t attr;
+        int made;
         struct start *s = malloc(sizeof(struct start));
         if (s == NULL)
-            break;
-        s->pool = pool;
-        s->worker = i;
-        if (pthread_create(&pool->ids[pool->workers], NULL, worker_main, s) != 0) {
+            return;
+        s->worker = p->workers + 1;
+        s->seen = p->generation;
+        pthread_attr_init(&attr);
+        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+        made = pthread_create(&p->ids[p->workers], &attr, worker_main, s);
+        pthread_attr_destroy(&attr);
+        if (made != 0) {
             free(s);
-            break;  /* fewer threads: slower, the same numbers */
+            return;  /* fewer threads: slower, the same numbers */
         }
-        pool->workers++;
-    }
-    return pool;
-}
-
-void mg_bpool_run(mg_bpool *pool, mg_bwork_fn fn, void *job)
-{
-    if (pool->workers > 0) {
-        pthread_mutex_lock(&pool->lock);
-        pool->fn = fn;
-        pool->job = job;
-        pool->pending = pool->workers;
-        pool->generation++;
-        pthread_cond_broadcast(&pool->go);
-        pthread_mutex_unlock(&pool->lock);
-    }
-    fn(job, 0);
-    if (pool->workers > 0) {
-        pthread_mutex_lock(&pool->lock);
-        while (pool->pending > 0)
-            pthread_cond_wait(&pool->done, &pool->lock);
-        pthread_mutex_unlock(&pool->lock);
+        p->workers++;
     }
 }
 
-void mg_bpool_free(mg_bpool *pool)
+void mg_bpool_run(int threads, mg_bwork_fn fn, void *job)
 {
-    int i;
-    if (pool == NULL)
+    pool *p = &the_pool;
+    int helpers;
+    if (threads < 2 || pthread_mutex_trylock(&in_use) != 0) {
+        fn(job, 0);
         return;
-    pthread_mutex_lock(&pool->lock);
-    pool->stop = 1;
-    pthread_cond_broadcast(&pool->go);
-    pthread_mutex_unlock(&pool->lock);
-    for (i = 0; i < pool->workers; i++)
-        pthread_join(pool->ids[i], NULL);
-    pthread_mutex_destroy(&pool->lock);
-    pthread_cond_destroy(&pool->go);
-    pthread_cond_destroy(&pool->done);
-    free(pool->ids);
-    free(pool);
+    }
+    pthread_mutex_lock(&p->lock);
+    grow(p, threads - 1);
+    helpers = p->workers < threads - 1 ? p->workers : threads - 1;
+    p->fn = fn;
+    p->job = job;
+    p->active = helpers;
+    p->pending = helpers;
+    if (helpers > 0) {
+        p->generation++;
+        pthread_cond_broadcast(&p->go);
+    }
+    pthread_mutex_unlock(&p->lock);
+    fn(job, 0);
+    pthread_mutex_lock(&p->lock);
+    while (p->pending > 0)
+        pthread_cond_wait(&p->done, &p->lock);
+    pthread_mutex_unlock(&p->lock);
+    pthread_mutex_unlock(&in_use);
 }

@@ -1,32 +1,20 @@
-/* A batched tape's worker threads: made once (on the first replay that can
- * use them), parked between replays, so a replay pays a wake-up, not a
- * thread creation. The calling thread works too, as worker 0. Which worker
- * runs which chunk never changes a result (batch_run.c). */
+/* The batched tapes' worker threads: one pool for the process, made on the
+ * first replay that can use two threads, grown to the most threads any tape
+ * asks for, parked between replays (a replay pays a wake-up, not a thread
+ * creation, and a thousand tapes do not make a thousand threads). The
+ * calling thread works too, as worker 0. Which worker runs which chunk never
+ * changes a result (batch_run.c), so a replay that finds the pool busy
+ * (another Python thread's replay, the GIL being released) simply runs on
+ * its own thread, with the same bits. */
 #ifndef MG_BATCH_POOL_H
 #define MG_BATCH_POOL_H
 
-#include <pthread.h>
-
 typedef void (*mg_bwork_fn)(void *job, int worker);
 
-typedef struct mg_bpool {
-    int workers;              /* threads made, besides the caller */
-    pthread_t *ids;
-    pthread_mutex_t lock;
-    pthread_cond_t go, done;
-    unsigned long generation; /* bumped per job: a worker runs each job once */
-    int pending;              /* workers still running the current job */
-    int stop;
-    mg_bwork_fn fn;
-    void *job;
-} mg_bpool;
-
-/* A pool of up to wanted - 1 threads (fewer if the system refuses more:
- * the results are the same). NULL if out of memory. No GIL needed. */
-mg_bpool *mg_bpool_new(int wanted);
-/* Runs fn(job, w) for w in 0..workers (0 on the calling thread), returns
- * when all have returned. */
-void mg_bpool_run(mg_bpool *pool, mg_bwork_fn fn, void *job);
-void mg_bpool_free(mg_bpool *pool);
+/* Runs fn(job, w) for w in 0..threads-1 (w = 0 on the calling thread, and
+ * fewer workers if the system refuses threads), returning when all have
+ * returned; or, with the pool busy or not to be had, fn(job, 0) alone. No
+ * GIL needed. */
+void mg_bpool_run(int threads, mg_bwork_fn fn, void *job);
 
 #endif

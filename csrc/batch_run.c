@@ -121,7 +121,6 @@ void mg_bstate_free(mg_bstate *s)
 {
     if (s == NULL)
         return;
-    mg_bpool_free(s->pool);
     free_scratch(s);
     free(s->saved), free(s->sv), free(s->sv_eval), free(s->sg);
     free(s);
@@ -327,10 +326,8 @@ static item_error run_job(job *jb, Py_ssize_t n_items)
     }
     atomic_init(&jb->next, 0);
     atomic_init(&jb->first_bad, (long)n_items);
-    if (s->threads > 1 && n_items > 1 && s->pool == NULL)
-        s->pool = mg_bpool_new(s->threads);
-    if (s->threads > 1 && n_items > 1 && s->pool != NULL)
-        mg_bpool_run(s->pool, work, jb);
+    if (n_items > 1)
+        mg_bpool_run(s->threads < n_items ? s->threads : (int)n_items, work, jb);
     else
         work(jb, 0);
     i = (Py_ssize_t)atomic_load(&jb->first_bad);

@@ -24,7 +24,6 @@ typedef struct mg_bscratch mg_bscratch;
 typedef struct mg_bstate {
     const mg_bprog *p;
     int threads;
-    mg_bpool *pool;         /* made on the first replay with work for two */
     mg_bscratch *scratch;   /* one per thread */
     Py_ssize_t scratch_C;   /* the chunk size the scratch is made for */
     /* what the last forward keeps for backward */

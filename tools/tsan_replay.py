@@ -39,3 +39,18 @@ for B in (3, 200, 1000):
         del tape  # joins its threads
     assert results[0] == results[1], B
 print("tsan_replay: threaded replays equal one thread's")
+
+# several Python threads replaying at once (the pool is shared: one gets it)
+import threading
+
+X = np.column_stack([rng.normal(size=700), rng.normal(size=700), rng.integers(0, 3, 700)]).astype(float)
+tapes = [E.compile(loss, batch=ins, threads=3) for _ in range(3)]
+expected = tapes[0].evaluate(X, [loss]).tobytes()
+got = []
+runners = [threading.Thread(target=lambda t=t: got.append(t.evaluate(X, [loss]).tobytes())) for t in tapes]
+for r in runners:
+    r.start()
+for r in runners:
+    r.join()
+assert got == [expected] * 3
+print("tsan_replay: concurrent Python threads too")

@@ -342,3 +342,30 @@ def test_ctrl_c_during_a_replay_changes_nothing(E):
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+
+
+def test_replays_from_several_python_threads(E):
+    """The GIL is released during a replay, so Python threads replay at the
+    same time (one gets the worker threads, the others run alone): each
+    gets the bits it gets alone."""
+    import threading
+
+    _, inputs, root = classifier(E)
+    rng = np.random.default_rng(3)
+    batches = [np.column_stack([rng.normal(size=500), rng.normal(size=500),
+                                rng.integers(0, 3, 500)]).astype(np.float64) for _ in range(4)]
+    tapes = [E.compile(root, batch=inputs, threads=3) for _ in batches]
+    alone = [t.evaluate(X, [root]) for t, X in zip(tapes, batches)]
+    results = [None] * len(batches)
+
+    def run(i):
+        for _ in range(20):
+            results[i] = tapes[i].evaluate(batches[i], [root])
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(batches))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for got, expected in zip(results, alone):
+        assert got.tobytes() == expected.tobytes()
