@@ -98,6 +98,9 @@ static inline void mg_bresolve(const mg_bpass *x, const mg_binstr *ins, int adjo
 
 /* Each kernel runs ins over lanes [0, len): MG_OK, or the error code of the
  * first failing lane, written to *bad (the lanes before it are computed). */
+/* The dot's kernels (batch_dot.c): they cannot fail. */
+void mg_bdot_forward(const mg_bpass *x, const mg_binstr *ins, double *restrict O, Py_ssize_t len);
+void mg_bdot_backward(const mg_bpass *x, const mg_binstr *ins, Py_ssize_t len);
 int mg_bforward_fused(const mg_bpass *x, const mg_binstr *ins, Py_ssize_t len, Py_ssize_t *bad);
 int mg_bbackward_fused(const mg_bpass *x, const mg_binstr *ins, Py_ssize_t len, Py_ssize_t *bad);
 int mg_bforward(const mg_bpass *x, const mg_binstr *ins, Py_ssize_t len, Py_ssize_t *bad);

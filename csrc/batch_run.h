@@ -19,7 +19,20 @@
 #include "batch_program.h"
 #include "batch_pool.h"
 
-typedef struct mg_bscratch mg_bscratch;
+/* A thread's working memory, made for a chunk size C. */
+typedef struct mg_bscratch {
+    double *block;   /* evaluate's chunk of per-example values */
+    double *pa;      /* per-example adjoints of a chunk */
+    double *lanes;   /* the shared values per-example code reads, broadcast */
+    double *ga;      /* their per-lane adjoint sums */
+    double *ls;      /* each lane's value, one number */
+    double *gls;     /* each lane's adjoint summed over a group's examples */
+    double *tmp;
+    const double **P;
+    double **GP;
+    struct mg_bterm *terms;
+} mg_bscratch;
+
 
 typedef struct mg_bstate {
     const mg_bprog *p;
@@ -43,6 +56,10 @@ typedef struct mg_berror {
 } mg_berror;
 
 mg_bstate *mg_bstate_new(const mg_bprog *p, int threads);
+/* Each thread's scratch made for chunks of C (0, or -1: out of memory),
+ * and the chunk size for a batch of B (batch_state.c). */
+int mg_bscratch_ready(mg_bstate *s, Py_ssize_t C);
+Py_ssize_t mg_bchunk_size(const mg_bprog *p, Py_ssize_t B);
 void mg_bstate_free(mg_bstate *s);
 
 /* The examples' roots into root_out[0..B), X being B rows of n_inputs;

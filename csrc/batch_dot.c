@@ -1,0 +1,185 @@
+/* The batched dot (fused.h's start + w0*x0 + w1*x1 + ..., in that order):
+ * the hot kernel of an MLP, forward and backward, with a shared operand
+ * (a weight, a bias) read as one number and its gradient summed over the
+ * chunk's lanes at once. */
+#include "batch_pass.h"
+
+/* acc + w * x over a dot's terms, 16 lanes at a time held in registers
+ * (gcc's vector extension: each lane's + and * are the scalar IEEE ops, so
+ * the bits are the scalar engine's), the rest term by term over memory. */
+void mg_bdot_forward(const mg_bpass *x, const mg_binstr *ins, double *restrict O, Py_ssize_t len)
+{
+    const int32_t *r = x->args_of + ins->args;
+    const Py_ssize_t n = ins->pairs;
+    const int has_bias = (ins->flags & MG_BI_HAS_BIAS) != 0;
+    /* a shared bias is one number; a per-example one, C */
+    const double *bias = has_bias && r[2 * n] >= 0 ? mg_bval(x, r[2 * n]) : NULL;
+    const double start = has_bias && r[2 * n] < 0 ? mg_bscalar(x, r[2 * n]) : ins->k;
+    mg_bterm *t = x->terms;
+    Py_ssize_t i, j, k, j0 = 0;
+    if (len == 1) {  /* one example (a batch of one), or the shared program */
+        double acc = has_bias ? mg_bscalar(x, r[2 * n]) : ins->k;
+        for (i = 0; i < n; i++)
+            acc = acc + mg_bscalar(x, r[i]) * mg_bscalar(x, r[n + i]);
+        O[0] = acc;
+        return;
+    }
+    for (i = 0; i < n; i++) {
+        const int w_shared = r[i] < 0, v_shared = r[n + i] < 0;
+        const double *w = mg_bval(x, r[i]), *v = mg_bval(x, r[n + i]);
+        if (w_shared && v_shared) {
+            t[i].kind = 2;
+            t[i].s = mg_bscalar(x, r[i]) * mg_bscalar(x, r[n + i]);
+        } else if (w_shared || v_shared) {
+            t[i].kind = 1;
+            t[i].s = w_shared ? mg_bscalar(x, r[i]) : mg_bscalar(x, r[n + i]);
+            t[i].p = w_shared ? v : w;
+        } else {
+            t[i].kind = 0;
+            t[i].p = w;
+            t[i].q = v;
+        }
+    }
+    for (; j0 + 16 <= len; j0 += 16) {
+        mg_v2d acc[8];
+        for (k = 0; k < 8; k++)
+            acc[k] = bias != NULL ? mg_v2d_load(bias + j0 + 2 * k) : mg_v2d_splat(start);
+        for (i = 0; i < n; i++) {
+            const mg_bterm *ti = &t[i];
+            const mg_v2d s = mg_v2d_splat(ti->s);
+            if (ti->kind == 1) {
+                const double *p = ti->p + j0;
+                for (k = 0; k < 8; k++)
+                    acc[k] = acc[k] + s * mg_v2d_load(p + 2 * k);
+            } else if (ti->kind == 0) {
+                const double *p = ti->p + j0, *q = ti->q + j0;
+                for (k = 0; k < 8; k++)
+                    acc[k] = acc[k] + mg_v2d_load(p + 2 * k) * mg_v2d_load(q + 2 * k);
+            } else {
+                for (k = 0; k < 8; k++)
+                    acc[k] = acc[k] + s;
+            }
+        }
+        for (k = 0; k < 8; k++)
+            mg_v2d_store(O + j0 + 2 * k, acc[k]);
+    }
+    if (j0 == len)
+        return;
+    for (j = j0; j < len; j++)
+        O[j] = bias != NULL ? bias[j] : start;
+    for (i = 0; i < n; i++) {
+        const mg_bterm *ti = &t[i];
+        if (ti->kind == 1)
+            for (j = j0; j < len; j++)
+                O[j] = O[j] + ti->s * ti->p[j];
+        else if (ti->kind == 0)
+            for (j = j0; j < len; j++)
+                O[j] = O[j] + ti->p[j] * ti->q[j];
+        else
+            for (j = j0; j < len; j++)
+                O[j] = O[j] + ti->s;
+    }
+}
+
+/* sum(v[j] * g[j] for j < len), v[j] being p[j] or, with p NULL, the one
+ * number s (a shared operand), as a fixed tree of eight running sums: a
+ * function of len only, so the same bits on any thread. */
+static double lane_dot(const double *p, double s, const double *g, Py_ssize_t len)
+{
+    mg_v2d acc[4] = {{0.0, 0.0}, {0.0, 0.0}, {0.0, 0.0}, {0.0, 0.0}};
+    const mg_v2d sv = mg_v2d_splat(s);
+    Py_ssize_t j = 0, k;
+    double total;
+    if (len == 1)  /* a chunk of one: the scalar engine's product */
+        return (p != NULL ? p[0] : s) * g[0];
+    for (; j + 8 <= len; j += 8)
+        for (k = 0; k < 4; k++)
+            acc[k] = acc[k] + (p != NULL ? mg_v2d_load(p + j + 2 * k) : sv) * mg_v2d_load(g + j + 2 * k);
+    acc[0] = (acc[0] + acc[1]) + (acc[2] + acc[3]);
+    total = acc[0][0] + acc[0][1];
+    for (; j < len; j++)
+        total = total + (p != NULL ? p[j] : s) * g[j];
+    return total;
+}
+
+/* sum(g[j] for j < len), the same tree (a shared bias's share). */
+static double lane_sum_of(const double *g, Py_ssize_t len)
+{
+    mg_v2d acc[4] = {{0.0, 0.0}, {0.0, 0.0}, {0.0, 0.0}, {0.0, 0.0}};
+    Py_ssize_t j = 0, k;
+    double total;
+    if (len == 1)
+        return g[0];
+    for (; j + 8 <= len; j += 8)
+        for (k = 0; k < 4; k++)
+            acc[k] = acc[k] + mg_v2d_load(g + j + 2 * k);
+    acc[0] = (acc[0] + acc[1]) + (acc[2] + acc[3]);
+    total = acc[0][0] + acc[0][1];
+    for (; j < len; j++)
+        total = total + g[j];
+    return total;
+}
+
+void mg_bdot_backward(const mg_bpass *x, const mg_binstr *ins, Py_ssize_t len)
+{
+    const double *G = x->GA + (Py_ssize_t)ins->out * x->C;
+    const double **P = x->P;
+    double **GP = x->GP;
+    Py_ssize_t i, j;
+    /* a shared operand (a lane) is read as one number and its share
+     * summed over the chunk's lanes at once, into its one-number
+     * adjoint: no broadcast weights, no lane arrays of weight grads */
+    const Py_ssize_t n = ins->pairs;
+    const int32_t *r = x->args_of + ins->args;
+    if (len == 1) {  /* one example: fused.h's loop, through the refs */
+        const double g = G[0];
+        for (i = 0; i < n; i++) {
+            const double w = mg_bscalar(x, r[i]), v = mg_bscalar(x, r[n + i]);
+            *mg_badj0(x, r[i]) += v * g;
+            *mg_badj0(x, r[n + i]) += w * g;
+        }
+        if (ins->flags & MG_BI_HAS_BIAS)
+            *mg_badj0(x, r[2 * n]) += g;
+        return;
+    }
+    mg_bresolve(x, ins, 1);
+    for (i = 0; i < n; i++) {
+        const int32_t rw = r[i], rx = r[n + i];
+        const double *W = P[i], *X = P[n + i];
+        double *GW = GP[i], *GX = GP[n + i];
+        const int w_one = mg_bone_number(x, rw), x_one = mg_bone_number(x, rx);
+        if (w_one || x_one) {
+            /* (a lane's value is read as its one number: a one-number
+             * lane has no broadcast array) */
+            const double w = mg_bscalar(x, rw), v = mg_bscalar(x, rx);
+            if (w_one)
+                x->GLs[-(rw + 1)] += lane_dot(rx < 0 ? NULL : X, v, G, len);
+            else if (rx < 0)
+                for (j = 0; j < len; j++)
+                    GW[j] += v * G[j];
+            else
+                for (j = 0; j < len; j++)
+                    GW[j] += X[j] * G[j];
+            if (x_one)
+                x->GLs[-(rx + 1)] += lane_dot(rw < 0 ? NULL : W, w, G, len);
+            else if (rw < 0)
+                for (j = 0; j < len; j++)
+                    GX[j] += w * G[j];
+            else
+                for (j = 0; j < len; j++)
+                    GX[j] += W[j] * G[j];
+            continue;
+        }
+        for (j = 0; j < len; j++) {
+            GW[j] += X[j] * G[j];
+            GX[j] += W[j] * G[j];
+        }
+    }
+    if (ins->flags & MG_BI_HAS_BIAS) {
+        if (mg_bone_number(x, r[2 * n]))
+            x->GLs[-(r[2 * n] + 1)] += lane_sum_of(G, len);
+        else
+            for (j = 0; j < len; j++)
+                GP[2 * n][j] += G[j];
+    }
+}
