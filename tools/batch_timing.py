@@ -26,7 +26,11 @@ def yinyang_tapes():
     x0, x1, t = E.Value(0.0), E.Value(0.0), E.Value(0.0)
     loss = losses.cross_entropy(model([x0, x1]), t)
     rows = np.column_stack([X, y]).astype(np.float64)
-    return rows, {th: E.compile(loss, batch=[x0, x1, t], threads=th) for th in (1, 2)}, loss, (x0, x1, t)
+    # the same step on today's scalar tape: the whole 1,000-point graph
+    whole = E.compile(losses.cross_entropy([model(list(map(E.Value, r))) for r in X.tolist()], y.tolist()))
+    tapes = {th: E.compile(loss, batch=[x0, x1, t], threads=th) for th in (1, 2)}
+    tapes["scalar"] = whole
+    return rows, tapes, loss, (x0, x1, t)
 
 
 def moons_tapes(n):
@@ -87,6 +91,8 @@ def main(rounds):
     runs = {
         "yin-yang fwd+bwd 1000 pts, 1 thread (us)": (step(yy[1]), 20, 1e6),
         "yin-yang fwd+bwd 1000 pts, 2 threads (us)": (step(yy[2]), 20, 1e6),
+        "yin-yang fwd+bwd, scalar tape of 1000 pts (us)": (
+            lambda: (yy["scalar"].forward(), yy["scalar"].backward()), 5, 1e6),
         "yin-yang forward only, 1 thread (us)": (lambda: yy[1].forward(rows), 20, 1e6),
         "mesh 10k pts evaluate, 1 thread (ns/pt)": (lambda: mm[1].evaluate(mesh, [out]), 5, 1e9 / len(mesh)),
         "mesh 10k pts evaluate, 2 threads (ns/pt)": (lambda: mm[2].evaluate(mesh, [out]), 5, 1e9 / len(mesh)),
