@@ -49,9 +49,27 @@ static void *worker_main(void *arg)
     return NULL;  /* parked until the process ends */
 }
 
+/* A child made by fork() has none of the parent's threads: it starts a
+ * pool of its own (else its first threaded replay would wait for workers
+ * that do not exist: multiprocessing forks by default on Linux). */
+static void forget_threads_in_child(void)
+{
+    pthread_mutex_t fresh_lock = PTHREAD_MUTEX_INITIALIZER;
+    pthread_cond_t fresh_cond = PTHREAD_COND_INITIALIZER;
+    the_pool.lock = fresh_lock;
+    the_pool.go = fresh_cond;
+    the_pool.done = fresh_cond;
+    the_pool.workers = 0;
+    the_pool.pending = 0;
+    in_use = fresh_lock;
+}
+
 /* Up to wanted workers (the lock held). */
 static void grow(pool *p, int wanted)
 {
+    static int fork_handler;
+    if (!fork_handler && pthread_atfork(NULL, NULL, forget_threads_in_child) == 0)
+        fork_handler = 1;
     if (wanted > p->capacity) {
         pthread_t *bigger = realloc(p->ids, sizeof(pthread_t) * (size_t)wanted);
         if (bigger == NULL)

@@ -369,3 +369,24 @@ def test_replays_from_several_python_threads(E):
         t.join()
     for got, expected in zip(results, alone):
         assert got.tobytes() == expected.tobytes()
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs fork")
+def test_a_forked_child_replays_on_threads_of_its_own(E):
+    """fork() copies none of the worker threads: the child's threaded replay
+    must not wait for them (multiprocessing forks by default on Linux)."""
+    import os
+
+    _, inputs, root = classifier(E)
+    tape = E.compile(root, batch=inputs, threads=2)
+    X = np.column_stack([np.linspace(-1, 1, 500), np.linspace(1, -1, 500),
+                         np.arange(500) % 3]).astype(np.float64)
+    expected = tape.forward(X)
+    pid = os.fork()
+    if pid == 0:  # the child: exit status 0 if it replays the same bits
+        try:
+            same = tape.forward(X).tobytes() == expected.tobytes()
+        finally:
+            os._exit(0 if same else 3)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
