@@ -384,6 +384,7 @@ def test_a_forked_child_replays_on_threads_of_its_own(E):
     expected = tape.forward(X)
     pid = os.fork()
     if pid == 0:  # the child: exit status 0 if it replays the same bits
+        same = False
         try:
             same = tape.forward(X).tobytes() == expected.tobytes()
         finally:
