@@ -21,7 +21,7 @@ class BatchTape:
         self._tape = Tape(root)  # checks root, refuses custom ops
         self.inputs = batch_checks.inputs_list(batch, Value)
         for i, v in enumerate(self.inputs):
-            if v._children or v._rule is not None or v._user_backward is not None:
+            if v._children or v._rule is not None:  # a node the replay computes (sum([]) has no children)
                 raise batch_checks.not_a_leaf_input(i, v._op)
         self.threads = batch_checks.thread_count(threads)  # kept for the API: this replay is one thread
         self.root = root
