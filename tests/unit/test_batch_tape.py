@@ -269,6 +269,18 @@ def test_gpt_ops_with_value_target_and_index(backend, reduction):
     assert sum(p.grad != 0.0 for p in params) > len(params) // 2  # the grads reached the table and W
 
 
+def test_every_op_of_the_table(backend):
+    """Each unary op, operator and fused op once, over two inputs in (0, 1),
+    where every op is defined."""
+    x, y, w = backend.Value(0.5), backend.Value(0.5), backend.Value(0.75)
+    z = x * w + y * 0.5
+    terms = [getattr(z, op)() for op in backend.UNARY_OPS]
+    terms += [x ** y, z ** 3, x / y, 1.5 - y, 2.0 / z, -x, backend.dot([w, y], [x, z], 0.25)]
+    terms += backend.softmax([x, y, z]) + backend.log_softmax([z, w]) + backend.rmsnorm([x, z])
+    X = [[0.1, 0.9], [0.5, 0.25], [0.875, 0.125], [0.3, 0.3]]
+    check_against_row_loop(backend, backend.sum(terms, z), [x, y], X, "sum")
+
+
 def test_batch_of_one_equals_the_scalar_tape(backend):
     loss, inputs, params, _ = small_gpt(backend)
     scalar = backend.compile(loss)
