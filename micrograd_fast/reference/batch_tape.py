@@ -122,8 +122,7 @@ class BatchTape:
         return len(self._tape)
 
     def __repr__(self):
-        return (f"<BatchTape of {len(self._tape)} nodes, {len(self.inputs)} inputs, "
-                f"{len(self._shared)} shared leaves, {self.threads} threads>")
+        return f"<BatchTape of {len(self._tape)} nodes, {len(self.inputs)} inputs, {self.threads} threads>"
 
 
 def _array(numbers):
