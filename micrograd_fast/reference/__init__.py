@@ -9,7 +9,8 @@ is:
                 topo_order; the switch no_grad flips
     fused.py    dot, sum, dense, linear and the GPT's fused ops
     tape.py     Tape (compile) and assign
-    batch_tape.py  BatchTape (compile with batch=): the scalar tape, row by row
+    batch_tape.py
+                BatchTape (compile(root, batch=inputs)): the scalar tape, row by row
     kernels.py  what the libraries run over many Values: the optimizers'
                 steps, DensePlan (an MLP in one call), nll_rows
 

@@ -10,9 +10,6 @@ from test_batch_tape import close, graph_of, snapshot, unchanged
 
 np = pytest.importorskip("numpy")
 
-# ---------------------------------------------------------------------------
-# bad input, op errors: the exception Python raises, and nothing changed
-
 
 def two_inputs(backend):
     x, y, w = backend.Value(0.0), backend.Value(0.0), backend.Value(0.5)
