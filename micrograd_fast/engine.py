@@ -41,6 +41,7 @@ if TYPE_CHECKING:
         Value = _engine.Value
         DensePlan = _engine.DensePlan
         Tape = _engine.Tape
+        BatchTape = _engine.BatchTape
         dot = staticmethod(_engine.dot)
         sum = staticmethod(_engine.sum)
         dense = staticmethod(_engine.dense)
@@ -67,7 +68,7 @@ else:
 # libraries call
 API = (
     "Value", "OPS", "UNARY_OPS", "dot", "sum", "dense", "linear", "rmsnorm", "softmax", "log_softmax",
-    "cross_entropy", "embedding", "DensePlan", "compile", "Tape", "assign", "topo_order",
+    "cross_entropy", "embedding", "DensePlan", "compile", "Tape", "BatchTape", "assign", "topo_order",
     "zero_grads", "sgd_update", "adam_update", "nll_rows", "grad_enabled", "set_grad_enabled",
 )
 

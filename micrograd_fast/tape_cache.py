@@ -22,6 +22,18 @@ Replaying equals building the graph again eagerly with the same numbers, as
 long as everything that varies between examples reaches the graph as the
 data of its input Values: token indices through embedding, targets through
 cross_entropy, maxima taken inside softmax's nodes.
+
+With batch=True each key's graph is a batched tape over the inputs build
+returned (flattened, in assign's order: X's columns), so one replay runs
+every example of that key, such as all the names of one length:
+
+    tapes = mf.TapeCache(build, batch=True)
+    for n, docs in by_length.items():   # docs: an array, one row per document
+        graph = tapes[n - 1]
+        losses = graph.tape.forward(docs)   # each document's loss
+        opt.zero_grad()
+        graph.tape.backward()           # the gradient of their mean
+        opt.step()
 """
 
 from __future__ import annotations
@@ -30,13 +42,14 @@ import collections
 from collections.abc import Callable, Hashable
 from typing import Any, NamedTuple
 
-from . import engine
+from . import batch_checks, engine
 
 
 class CompiledGraph(NamedTuple):
-    """A built graph's root and input Values, and its tape."""
+    """A built graph's root and input Values, and its tape (a BatchTape
+    over the inputs, flattened, when the cache is batched)."""
 
-    tape: engine.Tape
+    tape: engine.Tape | engine.BatchTape
     root: engine.Value
     inputs: Any  # what build returned with the root: Values, or lists of them
 
@@ -44,15 +57,25 @@ class CompiledGraph(NamedTuple):
 class TapeCache:
     """key -> CompiledGraph, each built by build(key) -> (root, inputs) and
     compiled on first use. At most max_size graphs are kept (each holds its
-    nodes); the least recently used goes first."""
+    nodes); the least recently used goes first. batch=True compiles each
+    with batch=the inputs flattened, on threads threads (see compile)."""
 
-    def __init__(self, build: Callable[[Any], tuple[engine.Value, Any]], max_size: int = 64):
+    def __init__(self, build: Callable[[Any], tuple[engine.Value, Any]], max_size: int = 64,
+                 batch: bool = False, threads: int | None = None):
         if not callable(build):
             raise TypeError(f"TapeCache: build must be callable, not {type(build).__name__}")
         if isinstance(max_size, bool) or not isinstance(max_size, int) or max_size < 1:
             raise ValueError(f"TapeCache: max_size must be a positive int, not {max_size!r}")
+        if not isinstance(batch, bool):
+            raise TypeError(f"TapeCache: batch must be True or False, not {type(batch).__name__}")
+        if threads is not None:  # refused now, not at the first key
+            if not batch:
+                raise batch_checks.threads_without_batch()
+            batch_checks.thread_count(threads)
         self.build = build
         self.max_size = max_size
+        self.batch = batch
+        self.threads = threads
         self._graphs: collections.OrderedDict[Hashable, CompiledGraph] = collections.OrderedDict()
 
     def __getitem__(self, key: Hashable) -> CompiledGraph:
@@ -76,7 +99,10 @@ class TapeCache:
         if kernels is None:
             raise TypeError(f"TapeCache: build({key!r}) returned a {type(root).__name__} as its root, "
                             "not a Value")
-        return CompiledGraph(kernels.compile(root), root, inputs)
+        if not self.batch:
+            return CompiledGraph(kernels.compile(root), root, inputs)
+        tape = kernels.compile(root, batch=_flattened(inputs), threads=self.threads)
+        return CompiledGraph(tape, root, inputs)
 
     def __contains__(self, key: object) -> bool:
         return key in self._graphs
@@ -88,4 +114,32 @@ class TapeCache:
         self._graphs.clear()
 
     def __repr__(self) -> str:
-        return f"<TapeCache of {len(self._graphs)} tapes, keys {list(self._graphs)}>"
+        kind = "batched tapes" if self.batch else "tapes"
+        return f"<TapeCache of {len(self._graphs)} {kind}, keys {list(self._graphs)}>"
+
+
+def _flattened(inputs: Any) -> list[Any]:
+    """inputs (a Value, or nested lists and tuples of them) as one list,
+    depth first, left to right: assign's order, and so X's columns. What is
+    not a list is left for compile to check; a list that contains itself is
+    refused rather than walked forever."""
+    flat: list[Any] = []
+    stack = [iter([inputs])]
+    open_lists: list[int] = []  # ids of the lists being walked
+    while stack:
+        item = next(stack[-1], _END)
+        if item is _END:
+            stack.pop()
+            if open_lists:
+                open_lists.pop()
+        elif isinstance(item, (list, tuple)):
+            if id(item) in open_lists:
+                raise ValueError("TapeCache: the inputs build returned contain themselves")
+            open_lists.append(id(item))
+            stack.append(iter(item))
+        else:
+            flat.append(item)
+    return flat
+
+
+_END = object()

@@ -4,7 +4,7 @@ feeds a tape's inputs."""
 
 import contextlib
 
-from .. import checks
+from .. import batch_checks, checks
 from .value import Value, chain_rule, topo_order
 
 
@@ -87,9 +87,16 @@ class Tape:
         return f"<Tape of {len(self._order)} nodes, {len(self.leaves)} leaves>"
 
 
-def compile(root):  # noqa: A001 - the public name, micrograd_fast.compile
-    """Records root's graph for replay: see Tape."""
-    return Tape(root)
+def compile(root, batch=None, threads=None):  # noqa: A001 - the public name, micrograd_fast.compile
+    """Records root's graph for replay: a Tape, or with batch (the leaves
+    that vary per example) a BatchTape replayed over many rows at once."""
+    if batch is None:
+        if threads is not None:
+            raise batch_checks.threads_without_batch()
+        return Tape(root)
+    from .batch_tape import BatchTape  # it builds on Tape: imported here, not in a cycle
+
+    return BatchTape(root, batch, threads)
 
 
 def assign(values, data):
