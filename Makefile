@@ -3,7 +3,7 @@ PYTHON ?= python
 LIBASAN := $(shell gcc -print-file-name=libasan.so)
 PYEXE := $(shell $(PYTHON) -c "import sys; print(sys.executable)")
 
-.PHONY: build test typecheck asan valgrind clean
+.PHONY: build test typecheck asan tsan valgrind clean
 
 build:
 	$(PYTHON) setup.py build_ext --inplace
@@ -28,6 +28,11 @@ asan:
 	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	$(PYTHON) -m pytest -q -m "not slow" -p no:cacheprovider --ignore=tests/unit/test_viz.py --ignore=tests/parity/test_examples.py
 	$(PYTHON) setup.py build_ext --inplace --force
+
+# ThreadSanitizer over threaded batched-tape replays (a scratch build; the
+# in-place one is left alone): no data race between the worker threads.
+tsan:
+	PYTHON=$(PYTHON) sh tools/tsan_batch.sh
 
 # A small training loop under valgrind memcheck: no invalid reads or writes,
 # no definite leaks from the extension.
