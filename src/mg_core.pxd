@@ -128,3 +128,18 @@ cdef extern from "value.h":
     object mg_value_power(object a, object b, object modulo)
     object mg_value_negative(object a)
     bint mg_is_integral(object x)
+
+
+cdef extern from "derivative.h":
+    enum:
+        MG_GRAD_CUSTOM_OP, MG_GRAD_NUMBERS_ONLY
+    ctypedef struct mg_grad_request:
+        PyObject *const *outputs
+        Py_ssize_t n_outputs
+        PyObject *const *seed_values
+        const double *seed_numbers
+        PyObject *const *inputs
+        Py_ssize_t n_inputs
+        int create_graph
+    # 0, a refusal (> 0, the node in *bad), or -1 with an exception
+    int mg_grad(const mg_grad_request *request, PyObject **results, PyObject **bad) except -1

@@ -1,0 +1,30 @@
+/* The graph sweep's builder (derivative_graph.c) and the per-op rules that
+ * push terms onto it (derivative_rules.c). */
+#ifndef MG_DERIVATIVE_GRAPH_H
+#define MG_DERIVATIVE_GRAPH_H
+
+#include "derivative_sweep.h"
+
+/* coefficient * adjoint, one term of a node's adjoint; strong references */
+typedef struct mg_term {
+    PyObject *coef, *adj;
+    Py_ssize_t next;  /* the node's next term, -1: none */
+} mg_term;
+
+typedef struct mg_builder {
+    const mg_sweep *s;
+    mg_term *terms;
+    Py_ssize_t n_terms, cap;
+    Py_ssize_t *head, *tail;  /* per place: its first and last term, -1: none */
+    PyObject *one, *minus_one;  /* leaves shared by the call's coefficients */
+} mg_builder;
+
+/* Appends (coef, adj) to the terms of the node at place (borrowed
+ * references; nothing if that node is not live). 0, or -1 with an exception. */
+int mg_push_term(mg_builder *b, Py_ssize_t place, PyObject *coef, PyObject *adj);
+
+/* Pushes, for each live child of the node at place i whose adjoint is adj,
+ * the terms of its chain rule. 0, or -1 with an exception. */
+int mg_push_local_terms(mg_builder *b, Py_ssize_t i, PyObject *adj);
+
+#endif
