@@ -112,7 +112,7 @@ int mg_sweep_graph(const mg_sweep *s, const mg_grad_request *r, PyObject **resul
             goto done;
         else if (seed == r->seed_values[k])
             Py_INCREF(seed);
-        pushed = mg_push_term(&b, mg_sweep_place(s, r->outputs[k]), b.one, seed);
+        pushed = mg_push_term(&b, s->out_place[k], b.one, seed);
         Py_DECREF(seed);
         if (pushed < 0)
             goto done;
@@ -133,7 +133,7 @@ int mg_sweep_graph(const mg_sweep *s, const mg_grad_request *r, PyObject **resul
             goto done;
     }
     for (k = 0; k < r->n_inputs; k++) {
-        Py_ssize_t at = mg_sweep_place(s, r->inputs[k]);
+        Py_ssize_t at = s->in_place[k];
         if (at < 0)
             continue;  /* unused */
         if (kept[at] != NULL) {

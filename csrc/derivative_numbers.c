@@ -145,8 +145,7 @@ int mg_sweep_numbers(const mg_sweep *s, const mg_grad_request *r, PyObject **res
         return -1;
     }
     for (k = 0; k < r->n_outputs; k++) {  /* 0.0 + 1.0: backward()'s root grad of 1.0 */
-        Py_ssize_t at = mg_sweep_place(s, r->outputs[k]);
-        adj[at] += r->seed_values[k] != NULL ? MG_NODE(r->seed_values[k])->data
+        adj[s->out_place[k]] += r->seed_values[k] != NULL ? MG_NODE(r->seed_values[k])->data
                                              : r->seed_numbers[k];
     }
     for (i = s->count - 1; i >= 0; i--) {
@@ -161,7 +160,7 @@ int mg_sweep_numbers(const mg_sweep *s, const mg_grad_request *r, PyObject **res
         }
     }
     for (k = 0; k < r->n_inputs && err == MG_OK; k++) {
-        Py_ssize_t at = mg_sweep_place(s, r->inputs[k]);
+        Py_ssize_t at = s->in_place[k];
         if (at >= 0 && (results[k] = mg_new_leaf(adj[at])) == NULL)
             err = MG_ERR_PYTHON;
     }

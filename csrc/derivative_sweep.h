@@ -1,7 +1,8 @@
-/* What both sweeps of grad share (derivative.h): the nodes between the
- * outputs and the inputs, in one topological order, with each node's
- * children as places in that order, so that a sweep indexes arrays instead
- * of looking nodes up. */
+/* What both sweeps of grad share (derivative.h): the nodes reached from the
+ * outputs in one topological order (backward()'s, for one output), with
+ * each node's children as places in that order, so that a sweep indexes
+ * arrays instead of looking nodes up, and which of them are live (between
+ * the outputs and the inputs). */
 #ifndef MG_DERIVATIVE_SWEEP_H
 #define MG_DERIVATIVE_SWEEP_H
 
@@ -18,9 +19,8 @@ typedef struct mg_sweep {
     Py_ssize_t *kid;        /* a child's place in order */
     unsigned char *live;    /* reached from an output and reaches an input */
     unsigned char *is_input;
-    Py_ssize_t *slots;      /* the hash from a node to its place + 1 (0: empty) */
-    size_t mask;
-    int hash_shift;
+    Py_ssize_t *out_place;  /* each output's place */
+    Py_ssize_t *in_place;   /* each input's place, -1: no output reaches it */
 } mg_sweep;
 
 /* Sorts, indexes and marks; refuses (MG_GRAD_CUSTOM_OP, MG_GRAD_NUMBERS_ONLY
@@ -28,9 +28,6 @@ typedef struct mg_sweep {
  * exception, or a refusal; the sweep is closed again unless 0. */
 int mg_sweep_open(mg_sweep *s, const mg_grad_request *r, PyObject **bad);
 void mg_sweep_close(mg_sweep *s);
-
-/* node's place in the order, or -1 if no output reaches it. */
-Py_ssize_t mg_sweep_place(const mg_sweep *s, PyObject *node);
 
 /* The sweeps, on an open sweep: results as mg_grad's. 0 or -1 with an
  * exception (results all NULL then). */
