@@ -153,7 +153,7 @@ def test_second_derivatives_against_torch_and_central_differences(op):
         ht = hessian_torch(f, point)
         for i in range(n):
             for j in range(n):
-                assert math.isclose(h[i][j], ht[i][j], rel_tol=1e-10, abs_tol=1e-12), (i, j, h, ht)
+                assert math.isclose(h[i][j], ht[i][j], rel_tol=1e-12, abs_tol=1e-13), (i, j, h, ht)
                 up, down = list(point), list(point)
                 up[j] += eps
                 down[j] -= eps
