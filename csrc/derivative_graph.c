@@ -18,64 +18,91 @@ int mg_push_term(mg_builder *b, Py_ssize_t place, PyObject *coef, PyObject *adj)
     mg_term *t;
     if (!b->s->live[place])
         return 0;
-    if (b->n_terms == b->cap) {
-        Py_ssize_t cap = b->cap ? 2 * b->cap : 1024;
-        mg_term *p = PyMem_Realloc(b->terms, (size_t)cap * sizeof(mg_term));
-        if (p == NULL) {
-            PyErr_NoMemory();
-            return -1;
-        }
-        b->terms = p;
-        b->cap = cap;
+    if (b->fill[place] == b->first[place + 1]) {  /* more terms than edges: a bug */
+        PyErr_SetString(PyExc_SystemError, "grad: a node got more terms than it has parents");
+        return -1;
     }
-    t = &b->terms[b->n_terms];
+    t = &b->terms[b->fill[place]++];
     Py_INCREF(coef);
     Py_INCREF(adj);
     t->coef = coef;
     t->adj = adj;
-    t->next = -1;
-    if (b->tail[place] < 0)
-        b->head[place] = b->n_terms;
-    else
-        b->terms[b->tail[place]].next = b->n_terms;
-    b->tail[place] = b->n_terms++;
     return 0;
+}
+
+/* Counts each live node's room for terms into b->first (as offsets), and
+ * sets fill. 0, or -1 with an exception. */
+static int make_room(mg_builder *b, const mg_grad_request *r)
+{
+    const mg_sweep *s = b->s;
+    Py_ssize_t i, j, total = 0, n = s->count;
+    if (mg_buffer_take(&b->first_buf, MG_SCRATCH_OFFSETS, (size_t)(n + 1) * sizeof(Py_ssize_t)) < 0
+        || mg_buffer_take(&b->fill_buf, MG_SCRATCH_FILLS, (size_t)(n + 1) * sizeof(Py_ssize_t)) < 0)
+        goto no_memory;
+    b->first = b->first_buf.p;
+    b->fill = b->fill_buf.p;
+    memset(b->fill, 0, (size_t)(n + 1) * sizeof(Py_ssize_t));  /* counts first */
+    for (i = 0; i < n; i++) {
+        Py_ssize_t per_edge = MG_NODE(s->order[i])->op == MG_NLL ? 2 : 1;
+        if (!s->live[i])
+            continue;
+        for (j = s->first_kid[i]; j < s->first_kid[i + 1]; j++)
+            b->fill[s->kid[j]] += per_edge;
+    }
+    for (i = 0; i < r->n_outputs; i++)
+        b->fill[s->out_place[i]]++;
+    for (i = 0; i < n; i++) {  /* counts to offsets */
+        b->first[i] = total;
+        total += s->live[i] ? b->fill[i] : 0;
+        b->fill[i] = b->first[i];
+    }
+    b->first[n] = total;
+    if (mg_buffer_take(&b->terms_buf, MG_SCRATCH_TERMS, (size_t)(total + 1) * sizeof(mg_term)) < 0)
+        goto no_memory;
+    b->terms = b->terms_buf.p;
+    return 0;
+no_memory:
+    PyErr_NoMemory();
+    return -1;
 }
 
 /* Node i's adjoint from its terms (which it takes): a new reference in
  * *out, NULL if it has none. 0, or -1 with an exception. */
 static int adjoint(mg_builder *b, Py_ssize_t i, PyObject **out)
 {
-    Py_ssize_t t, k = 0, n = 0;
+    mg_term *t = b->terms + b->first[i];
+    Py_ssize_t k, n = b->fill[i] - b->first[i];
     mg_nary *e;
     *out = NULL;
-    for (t = b->head[i]; t >= 0; t = b->terms[t].next)
-        n++;
+    b->fill[i] = b->first[i];  /* the terms are taken (on any outcome) */
     if (n == 0)
         return 0;
-    t = b->head[i];
     if (n == 1) {
-        mg_term *only = &b->terms[t];
-        if (only->coef == b->one) {
-            *out = only->adj;  /* 1.0 * g is g */
-            only->adj = NULL;
+        if (t->coef == b->one) {
+            *out = t->adj;  /* 1.0 * g is g */
+            t->adj = NULL;
         } else {
-            *out = mg_new_binary(MG_MUL, only->coef, only->adj);
+            *out = mg_new_binary(MG_MUL, t->coef, t->adj);
         }
-        Py_CLEAR(only->coef);
-        Py_CLEAR(only->adj);
+        Py_CLEAR(t->coef);
+        Py_XDECREF(t->adj);
+        t->adj = NULL;
         return *out == NULL ? -1 : 0;
     }
     *out = mg_new_nary(MG_DOT, 2 * n);
-    if (*out == NULL)
+    if (*out == NULL) {
+        for (k = 0; k < n; k++) {
+            Py_CLEAR(t[k].coef);
+            Py_CLEAR(t[k].adj);
+        }
         return -1;
+    }
     e = MG_NODE(*out)->u.nary;
     e->pairs = n;
     e->start = 0.0;
-    for (; t >= 0; t = b->terms[t].next, k++) {  /* the references move into the dot */
-        e->children[k] = b->terms[t].coef;
-        e->children[n + k] = b->terms[t].adj;
-        b->terms[t].coef = b->terms[t].adj = NULL;
+    for (k = 0; k < n; k++) {  /* the references move into the dot */
+        e->children[k] = t[k].coef;
+        e->children[n + k] = t[k].adj;
     }
     if (mg_compute(*out) < 0) {
         Py_CLEAR(*out);
@@ -87,20 +114,19 @@ static int adjoint(mg_builder *b, Py_ssize_t i, PyObject **out)
 int mg_sweep_graph(const mg_sweep *s, const mg_grad_request *r, PyObject **results)
 {
     mg_builder b;
-    Py_ssize_t i, k, n = s->count > 0 ? s->count : 1;
+    Py_ssize_t i, k, n = s->count;
     PyObject **kept = NULL, *adj = NULL;
     int status = -1;
     memset(&b, 0, sizeof(b));
     b.s = s;
-    b.head = PyMem_Malloc((size_t)n * sizeof(Py_ssize_t));
-    b.tail = PyMem_Malloc((size_t)n * sizeof(Py_ssize_t));
-    kept = PyMem_Calloc((size_t)n, sizeof(PyObject *));  /* the inputs' adjoints */
-    if (b.head == NULL || b.tail == NULL || kept == NULL) {
+    if (make_room(&b, r) < 0)
+        goto done;
+    if (mg_buffer_take(&b.kept_buf, MG_SCRATCH_KEPT, (size_t)(n + 1) * sizeof(PyObject *)) < 0) {
         PyErr_NoMemory();
         goto done;
     }
-    for (i = 0; i < s->count; i++)
-        b.head[i] = b.tail[i] = -1;
+    kept = b.kept_buf.p;  /* the inputs' adjoints */
+    memset(kept, 0, (size_t)(n + 1) * sizeof(PyObject *));
     b.one = mg_new_leaf(1.0);
     b.minus_one = mg_new_leaf(-1.0);
     if (b.one == NULL || b.minus_one == NULL)
@@ -149,17 +175,19 @@ done:
     if (status != 0)
         for (k = 0; k < r->n_inputs; k++)
             Py_CLEAR(results[k]);
-    for (i = 0; i < b.n_terms; i++) {  /* what an error left unbuilt */
-        Py_XDECREF(b.terms[i].coef);
-        Py_XDECREF(b.terms[i].adj);
-    }
+    if (b.terms != NULL)  /* what an error left unbuilt */
+        for (i = 0; i < n; i++)
+            for (k = b.first[i]; k < b.fill[i]; k++) {
+                Py_XDECREF(b.terms[k].coef);
+                Py_XDECREF(b.terms[k].adj);
+            }
     if (kept != NULL)
-        for (i = 0; i < s->count; i++)
+        for (i = 0; i < n; i++)
             Py_XDECREF(kept[i]);
-    PyMem_Free(kept);
-    PyMem_Free(b.terms);
-    PyMem_Free(b.head);
-    PyMem_Free(b.tail);
+    mg_buffer_give(&b.terms_buf);
+    mg_buffer_give(&b.first_buf);
+    mg_buffer_give(&b.fill_buf);
+    mg_buffer_give(&b.kept_buf);
     Py_XDECREF(b.one);
     Py_XDECREF(b.minus_one);
     return status;

@@ -8,15 +8,18 @@
 /* coefficient * adjoint, one term of a node's adjoint; strong references */
 typedef struct mg_term {
     PyObject *coef, *adj;
-    Py_ssize_t next;  /* the node's next term, -1: none */
 } mg_term;
 
+/* Each node's terms are contiguous: terms[first[i] .. fill[i]), with room
+ * up to first[i + 1], counted before the sweep from the node's live
+ * parents' edges (one term per edge; a cross-entropy's logits two, for the
+ * target's -1), so that a node's adjoint reads its terms in one run. */
 typedef struct mg_builder {
     const mg_sweep *s;
     mg_term *terms;
-    Py_ssize_t n_terms, cap;
-    Py_ssize_t *head, *tail;  /* per place: its first and last term, -1: none */
+    Py_ssize_t *first, *fill;
     PyObject *one, *minus_one;  /* leaves shared by the call's coefficients */
+    mg_buffer terms_buf, first_buf, fill_buf, kept_buf;
 } mg_builder;
 
 /* Appends (coef, adj) to the terms of the node at place (borrowed

@@ -139,11 +139,15 @@ int mg_sweep_numbers(const mg_sweep *s, const mg_grad_request *r, PyObject **res
 {
     Py_ssize_t i, k;
     int err = MG_OK;
-    double *adj = PyMem_Calloc((size_t)(s->count > 0 ? s->count : 1), sizeof(double));
-    if (adj == NULL) {
+    mg_buffer buf;
+    double *adj;
+    if (mg_buffer_take(&buf, MG_SCRATCH_ADJOINTS, (size_t)(s->count + 1) * sizeof(double)) < 0) {
+        mg_buffer_give(&buf);
         PyErr_NoMemory();
         return -1;
     }
+    adj = buf.p;
+    memset(adj, 0, (size_t)s->count * sizeof(double));
     for (k = 0; k < r->n_outputs; k++) {  /* 0.0 + 1.0: backward()'s root grad of 1.0 */
         adj[s->out_place[k]] += r->seed_values[k] != NULL ? MG_NODE(r->seed_values[k])->data
                                              : r->seed_numbers[k];
@@ -164,7 +168,7 @@ int mg_sweep_numbers(const mg_sweep *s, const mg_grad_request *r, PyObject **res
         if (at >= 0 && (results[k] = mg_new_leaf(adj[at])) == NULL)
             err = MG_ERR_PYTHON;
     }
-    PyMem_Free(adj);
+    mg_buffer_give(&buf);
     if (err == MG_OK)
         return 0;
     for (k = 0; k < r->n_inputs; k++)

@@ -14,34 +14,24 @@
 
 #define EXPANDED ((uintptr_t)1)  /* a stack entry whose children are pushed */
 
-static int grow(void **array, Py_ssize_t *cap, Py_ssize_t need, size_t size)
+/* Room for need elements of size bytes in b, its array in *array. */
+static int grow(mg_buffer *b, void *array, Py_ssize_t need, size_t size)
 {
-    Py_ssize_t new_cap = *cap > 0 ? *cap : 256;
-    void *p;
-    if (need <= *cap)
-        return 0;
-    while (new_cap < need)
-        new_cap *= 2;
-    p = PyMem_Realloc(*array, (size_t)new_cap * size);
-    if (p == NULL)
+    if (mg_buffer_reserve(b, (size_t)need * size) < 0)
         return -1;
-    *array = p;
-    *cap = new_cap;
+    *(void **)array = b->p;
     return 0;
 }
 
-/* The capacities of the sweep's growing arrays. */
-typedef struct caps { Py_ssize_t first_kid, kid; } caps;
-
 /* Appends n (finished) to the order with its children's places; 0 or -1. */
-static int finish(mg_sweep *s, PyObject *o, uint64_t base, caps *c)
+static int finish(mg_sweep *s, PyObject *o, uint64_t base)
 {
     mg_node *n = MG_NODE(o);
     PyObject *const *kids;
     Py_ssize_t j, nkids = mg_children(n, &kids), edges = s->first_kid[s->count];
-    if (grow((void **)&s->order, &s->order_cap, s->count + 1, sizeof(PyObject *))
-        || grow((void **)&s->first_kid, &c->first_kid, s->count + 2, sizeof(Py_ssize_t))
-        || grow((void **)&s->kid, &c->kid, edges + nkids, sizeof(Py_ssize_t)))
+    if (grow(&s->order_buf, &s->order, s->count + 1, sizeof(PyObject *))
+        || grow(&s->first_kid_buf, &s->first_kid, s->count + 2, sizeof(Py_ssize_t))
+        || grow(&s->kid_buf, &s->kid, edges + nkids, sizeof(Py_ssize_t)))
         return -1;
     for (j = 0; j < nkids; j++)
         s->kid[edges + j] = (Py_ssize_t)(MG_NODE(kids[j])->epoch - base - 1);
@@ -51,17 +41,16 @@ static int finish(mg_sweep *s, PyObject *o, uint64_t base, caps *c)
     return 0;
 }
 
-/* Sorts from s->root. 0, or -1 with an exception. */
+/* Sorts from s->root, as graph.c's sort walks. 0, or -1 with an exception. */
 static int sort(mg_sweep *s, uint64_t base)
 {
-    Py_ssize_t stack_cap = 0, depth = 0, expanded = 0;
-    caps c = {0, 0};
+    Py_ssize_t depth = 0, expanded = 0;
+    mg_buffer stack_buf;
     PyObject **stack = NULL, *next = s->root;
     int status = -1;
-    if (grow((void **)&stack, &stack_cap, 256, sizeof(PyObject *))
-        || grow((void **)&s->first_kid, &c.first_kid, 256, sizeof(Py_ssize_t)))
+    if (mg_buffer_take(&stack_buf, MG_SCRATCH_STACK, 256 * sizeof(PyObject *)) < 0)
         goto no_memory;
-    s->first_kid[0] = 0;
+    stack = stack_buf.p;
     for (;;) {
         mg_node *n = MG_NODE(next);
         PyObject *const *kids;
@@ -75,10 +64,10 @@ static int sort(mg_sweep *s, uint64_t base)
                 goto resorted;
         }
         if (nkids == 0) {
-            if (finish(s, next, base, &c) < 0)
+            if (finish(s, next, base) < 0)
                 goto no_memory;
         } else {
-            if (grow((void **)&stack, &stack_cap, depth + nkids + 1, sizeof(PyObject *)))
+            if (grow(&stack_buf, &stack, depth + nkids + 1, sizeof(PyObject *)))
                 goto no_memory;
             stack[depth++] = (PyObject *)((uintptr_t)next | EXPANDED);
             for (i = nkids - 1; i >= 1; i--)
@@ -97,7 +86,7 @@ static int sort(mg_sweep *s, uint64_t base)
             }
             top = stack[--depth];
             if ((uintptr_t)top & EXPANDED) {
-                if (finish(s, (PyObject *)((uintptr_t)top & ~EXPANDED), base, &c) < 0)
+                if (finish(s, (PyObject *)((uintptr_t)top & ~EXPANDED), base) < 0)
                     goto no_memory;
             } else if (MG_NODE(top)->epoch < base) {
                 next = top;
@@ -113,7 +102,7 @@ no_memory:
     PyErr_NoMemory();
 failed:
 done:
-    PyMem_Free(stack);
+    mg_buffer_give(&stack_buf);
     return status;
 }
 
@@ -153,6 +142,16 @@ int mg_sweep_open(mg_sweep *s, const mg_grad_request *r, PyObject **bad)
         Py_INCREF(r->outputs[i]);
         e->children[i] = r->outputs[i];
     }
+    if (mg_buffer_take(&s->order_buf, MG_SCRATCH_ORDER, 0) < 0
+        || mg_buffer_take(&s->kid_buf, MG_SCRATCH_KID, 0) < 0
+        || mg_buffer_take(&s->first_kid_buf, MG_SCRATCH_FIRST_KID, sizeof(Py_ssize_t)) < 0) {
+        PyErr_NoMemory();
+        goto failed;
+    }
+    s->order = s->order_buf.p;
+    s->kid = s->kid_buf.p;
+    s->first_kid = s->first_kid_buf.p;
+    s->first_kid[0] = 0;
     base = ++mg_sort_scratch.epoch;
     sorted = sort(s, base);
     if (mg_sort_scratch.epoch < base + 1 + (uint64_t)s->count)  /* past every stamp */
@@ -160,14 +159,18 @@ int mg_sweep_open(mg_sweep *s, const mg_grad_request *r, PyObject **bad)
     if (sorted < 0)
         goto failed;
     s->count--;  /* the root, last, is no node of the graph */
-    s->live = PyMem_Calloc((size_t)s->count + 1, 1);
-    s->is_input = PyMem_Calloc((size_t)s->count + 1, 1);
-    s->out_place = PyMem_Malloc((size_t)r->n_outputs * sizeof(Py_ssize_t));
-    s->in_place = PyMem_Malloc((size_t)r->n_inputs * sizeof(Py_ssize_t) + 1);
-    if (s->live == NULL || s->is_input == NULL || s->out_place == NULL || s->in_place == NULL) {
+    /* one buffer: live and is_input per node, then the outputs' and inputs' places */
+    if (mg_buffer_take(&s->marks_buf, MG_SCRATCH_MARKS,
+                       (size_t)(r->n_outputs + r->n_inputs) * sizeof(Py_ssize_t)
+                       + 2 * (size_t)(s->count + 1)) < 0) {
         PyErr_NoMemory();
         goto failed;
     }
+    s->out_place = s->marks_buf.p;
+    s->in_place = s->out_place + r->n_outputs;
+    s->live = (unsigned char *)(s->in_place + r->n_inputs);
+    s->is_input = s->live + s->count + 1;
+    memset(s->live, 0, 2 * (size_t)(s->count + 1));
     for (i = 0; i < r->n_outputs; i++)  /* the root's children */
         s->out_place[i] = s->kid[s->first_kid[s->count] + i];
     for (i = 0; i < r->n_inputs; i++) {
@@ -194,13 +197,10 @@ failed:
 
 void mg_sweep_close(mg_sweep *s)
 {
-    PyMem_Free(s->order);
-    PyMem_Free(s->first_kid);
-    PyMem_Free(s->kid);
-    PyMem_Free(s->live);
-    PyMem_Free(s->is_input);
-    PyMem_Free(s->out_place);
-    PyMem_Free(s->in_place);
+    mg_buffer_give(&s->order_buf);
+    mg_buffer_give(&s->first_kid_buf);
+    mg_buffer_give(&s->kid_buf);
+    mg_buffer_give(&s->marks_buf);
     Py_XDECREF(s->root);
     memset(s, 0, sizeof(*s));
 }

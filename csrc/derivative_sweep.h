@@ -7,13 +7,13 @@
 #define MG_DERIVATIVE_SWEEP_H
 
 #include "derivative.h"
+#include "derivative_scratch.h"
 #include "node.h"
 
 typedef struct mg_sweep {
     PyObject **order;       /* every node reached from an output, children first
                                (borrowed: the outputs hold them) */
     Py_ssize_t count;       /* nodes in order (the temporary root not counted) */
-    Py_ssize_t order_cap;
     PyObject *root;         /* a temporary node over the outputs, sorted from */
     Py_ssize_t *first_kid;  /* node i's children are kid[first_kid[i] .. first_kid[i+1]) */
     Py_ssize_t *kid;        /* a child's place in order */
@@ -21,6 +21,7 @@ typedef struct mg_sweep {
     unsigned char *is_input;
     Py_ssize_t *out_place;  /* each output's place */
     Py_ssize_t *in_place;   /* each input's place, -1: no output reaches it */
+    mg_buffer order_buf, first_kid_buf, kid_buf, marks_buf;  /* what the arrays live in */
 } mg_sweep;
 
 /* Sorts, indexes and marks; refuses (MG_GRAD_CUSTOM_OP, MG_GRAD_NUMBERS_ONLY
