@@ -13,23 +13,6 @@
 #include "graph.h"
 #include "value.h"
 
-int mg_push_term(mg_builder *b, Py_ssize_t place, PyObject *coef, PyObject *adj)
-{
-    mg_term *t;
-    if (!b->s->live[place])
-        return 0;
-    if (b->fill[place] == b->first[place + 1]) {  /* more terms than edges: a bug */
-        PyErr_SetString(PyExc_SystemError, "grad: a node got more terms than it has parents");
-        return -1;
-    }
-    t = &b->terms[b->fill[place]++];
-    Py_INCREF(coef);
-    Py_INCREF(adj);
-    t->coef = coef;
-    t->adj = adj;
-    return 0;
-}
-
 /* Counts each live node's room for terms into b->first (as offsets), and
  * sets fill. 0, or -1 with an exception. */
 static int make_room(mg_builder *b, const mg_grad_request *r)

@@ -15,8 +15,10 @@
 #define EXPANDED ((uintptr_t)1)  /* a stack entry whose children are pushed */
 
 /* Room for need elements of size bytes in b, its array in *array. */
-static int grow(mg_buffer *b, void *array, Py_ssize_t need, size_t size)
+static inline int grow(mg_buffer *b, void *array, Py_ssize_t need, size_t size)
 {
+    if ((size_t)need * size <= b->cap)  /* the common case, inline */
+        return 0;
     if (mg_buffer_reserve(b, (size_t)need * size) < 0)
         return -1;
     *(void **)array = b->p;
@@ -24,7 +26,7 @@ static int grow(mg_buffer *b, void *array, Py_ssize_t need, size_t size)
 }
 
 /* Appends n (finished) to the order with its children's places; 0 or -1. */
-static int finish(mg_sweep *s, PyObject *o, uint64_t base)
+static inline int finish(mg_sweep *s, PyObject *o, uint64_t base)
 {
     mg_node *n = MG_NODE(o);
     PyObject *const *kids;
