@@ -365,3 +365,87 @@ def test_graphs_results_are_ordinary_values():
     tape = E.compile(loss)
     tape.forward()
     assert math.isclose(loss.data, g[0].data ** 2 + g[1].data, rel_tol=1e-15)
+
+
+# One op at a time: the graph rule (csrc/derivative_rules.c) against the
+# row's number (op_table.h, as _local_grads gives it) at many points,
+# edges included: each op's derivative graph has the data of its row.
+EDGES = [0.0, -0.0, 1.0, -1.0, 0.5, 2.0, -2.5, 1e-3, 30.0, -30.0]
+
+
+def elementwise_ops():
+    unary = [(name, (lambda n: lambda a: getattr(a, n)())(name))
+             for name in E.UNARY_OPS if name != "abs"] + [("abs", abs)]
+    binary = [("add", lambda a, b: a + b), ("mul", lambda a, b: a * b), ("powv", lambda a, b: a ** b)]
+    pows = [(f"pow{k}", (lambda k: lambda a: a ** k)(k)) for k in (0, 1, 2, 3, -1, 0.5, -1.5, 2.5)]
+    return unary + pows, binary
+
+
+def domain_ok(name, a, b=None):
+    if name in ("log",) and a <= 0 or name == "sqrt" and a < 0:
+        return False
+    if name.startswith("pow") and name != "powv":
+        k = float(name[3:])
+        return not (a == 0 and k < 1) and not (a < 0 and k != int(k))
+    if name == "powv":
+        return a > 0 or (a == 0 and b > 1)
+    if name == "exp":
+        return a < 700
+    return True
+
+
+def test_every_graph_rule_has_its_rows_data_at_many_points():
+    unary, binary = elementwise_ops()
+    assert {n for n, _ in unary if not n.startswith("pow")} == set(E.UNARY_OPS)
+    rng = random.Random(7)
+    pts = EDGES + [rng.uniform(-4, 4) for _ in range(60)]
+    checked = 0
+    for name, f in unary:
+        for a in pts:
+            if not domain_ok(name, a):
+                continue
+            x = V(a)
+            out = f(x)
+            row = out._local_grads[0]
+            got = E.grad(out, [x], create_graph=True)[0].data
+            assert got == row or math.isclose(got, row, rel_tol=1e-12) or (math.isnan(got) and math.isnan(row)), \
+                (name, a, got, row)
+            checked += 1
+    for name, f in binary:
+        for a in pts[:30]:
+            for b in pts[:30]:
+                if not domain_ok(name, a, b):
+                    continue
+                x, y = V(a), V(b)
+                out = f(x, y)
+                rows = out._local_grads
+                got = [r.data for r in E.grad(out, [x, y], create_graph=True)]
+                for g, r in zip(got, rows):
+                    assert g == r or math.isclose(g, r, rel_tol=1e-12), (name, a, b, got, rows)
+                checked += 1
+    assert checked > 1000
+
+
+def third(f, point, T):
+    if T is None:
+        xs = [V(a) for a in point]
+        g = E.grad(f(MF, xs), xs, create_graph=True)[0]
+        h = E.grad(g, xs, create_graph=True, allow_unused=True)[0]
+        if h is None:
+            return [0.0] * len(xs)
+        return [0.0 if r is None else r.data for r in E.grad(h, xs, allow_unused=True)]
+    ts = [torch.tensor(a, dtype=torch.float64, requires_grad=True) for a in point]
+    g = torch.autograd.grad(f(TO, ts), ts, create_graph=True)[0]
+    h = torch.autograd.grad(g, ts, create_graph=True, allow_unused=True)[0]
+    if h is None or not h.requires_grad:
+        return [0.0] * len(ts)
+    return [0.0 if r is None else r.item() for r in torch.autograd.grad(h, ts, allow_unused=True)]
+
+
+@pytest.mark.parametrize("op", sorted(CASES))
+def test_third_derivatives_against_torch(op):
+    f, n, _ = CASES[op]
+    for point in points(n, count=2, seed=3):
+        got, want = third(f, point, None), third(f, point, torch)
+        for a, b in zip(got, want):
+            assert math.isclose(a, b, rel_tol=1e-11, abs_tol=1e-12), (op, got, want)
