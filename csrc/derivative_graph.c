@@ -40,9 +40,13 @@ static int make_room(mg_builder *b, const mg_grad_request *r)
         b->fill[i] = b->first[i];
     }
     b->first[n] = total;
-    if (mg_buffer_take(&b->terms_buf, MG_SCRATCH_TERMS, (size_t)(total + 1) * sizeof(mg_term)) < 0)
+    if (mg_buffer_take(&b->terms_buf, MG_SCRATCH_TERMS, (size_t)(total + 1) * sizeof(mg_term)) < 0
+        || mg_buffer_take(&b->sums_buf, MG_SCRATCH_SUMS, (size_t)(n + 1) * (sizeof(double) + 1)) < 0)
         goto no_memory;
     b->terms = b->terms_buf.p;
+    b->sum = b->sums_buf.p;
+    b->tracked = (unsigned char *)(b->sum + n + 1);
+    memset(b->sum, 0, (size_t)(n + 1) * (sizeof(double) + 1));  /* 0.0 is all zero bits */
     return 0;
 no_memory:
     PyErr_NoMemory();
@@ -87,10 +91,11 @@ static int adjoint(mg_builder *b, Py_ssize_t i, PyObject **out)
         e->children[k] = t[k].coef;
         e->children[n + k] = t[k].adj;
     }
-    if (mg_compute(*out) < 0) {
-        Py_CLEAR(*out);
-        return -1;
-    }
+    /* what mg_compute would do (grad is enabled: create_graph runs only
+     * then), from what the pushes gathered */
+    MG_NODE(*out)->data = b->sum[i];
+    if (b->tracked[i])
+        PyObject_GC_Track(*out);
     return 0;
 }
 
@@ -171,6 +176,7 @@ done:
     mg_buffer_give(&b.first_buf);
     mg_buffer_give(&b.fill_buf);
     mg_buffer_give(&b.kept_buf);
+    mg_buffer_give(&b.sums_buf);
     Py_XDECREF(b.one);
     Py_XDECREF(b.minus_one);
     return status;

@@ -4,6 +4,7 @@
 #define MG_DERIVATIVE_GRAPH_H
 
 #include "derivative_sweep.h"
+#include "value.h"
 
 /* coefficient * adjoint, one term of a node's adjoint; strong references */
 typedef struct mg_term {
@@ -18,8 +19,13 @@ typedef struct mg_builder {
     const mg_sweep *s;
     mg_term *terms;
     Py_ssize_t *first, *fill;
+    /* per node, its dot's data summed as the terms come (0.0 + c0*g0 + ...,
+     * the dot's forward order, so the same bits), and whether a term is
+     * GC-tracked: the dot is made without reading its children again */
+    double *sum;
+    unsigned char *tracked;
     PyObject *one, *minus_one;  /* leaves shared by the call's coefficients */
-    mg_buffer terms_buf, first_buf, fill_buf, kept_buf;
+    mg_buffer terms_buf, first_buf, fill_buf, kept_buf, sums_buf;
 } mg_builder;
 
 /* Appends (coef, adj) to the terms of the node at place (borrowed
@@ -39,6 +45,8 @@ static inline int mg_push_term(mg_builder *b, Py_ssize_t place, PyObject *coef, 
     Py_INCREF(adj);
     t->coef = coef;
     t->adj = adj;
+    b->sum[place] = b->sum[place] + MG_NODE(coef)->data * MG_NODE(adj)->data;
+    b->tracked[place] |= mg_is_tracked(coef) | mg_is_tracked(adj);
     return 0;
 }
 
