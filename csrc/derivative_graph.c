@@ -120,12 +120,13 @@ int mg_sweep_graph(const mg_sweep *s, const mg_grad_request *r, PyObject **resul
     if (b.one == NULL || b.minus_one == NULL)
         goto done;
     for (k = 0; k < r->n_outputs; k++) {  /* the seeds: 1 * seed */
+        /* a Value seed as it is (the result depends on it), a number as a leaf */
         PyObject *seed = r->seed_values[k];
         int pushed;
-        if (seed == NULL && (seed = mg_new_leaf(r->seed_numbers[k])) == NULL)
-            goto done;
-        else if (seed == r->seed_values[k])
+        if (seed != NULL)
             Py_INCREF(seed);
+        else if ((seed = mg_new_leaf(r->seed_numbers[k])) == NULL)
+            goto done;
         pushed = mg_push_term(&b, s->out_place[k], b.one, seed);
         Py_DECREF(seed);
         if (pushed < 0)
