@@ -79,10 +79,10 @@ def hvp(output: Value, inputs: Sequence[Value], vector: Sequence[float]) -> list
     numbers = [checks.real_operand(v, "hvp: vector") for v in vector]
     if len(numbers) != len(first):
         raise checks.lengths_differ("hvp", len(numbers), "vector entries", len(first), "inputs")
-    pairs = [(g, v) for g, v in zip(first, numbers) if g is not None]
-    if not pairs:
+    used = [(g, v) for g, v in zip(first, numbers) if g is not None]
+    if not used:
         return [0.0] * len(first)
-    product = module.dot([g for g, _ in pairs], [v for _, v in pairs])
+    product = module.dot([g for g, _ in used], [v for _, v in used])
     return _numbers(module.grad(product, inputs, allow_unused=True))
 
 

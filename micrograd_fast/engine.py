@@ -63,9 +63,10 @@ if TYPE_CHECKING:
         set_grad_enabled = staticmethod(_engine.set_grad_enabled)
 
         @staticmethod
-        def grad(outputs: Value | Sequence[Value], inputs: Value | Sequence[Value],
-                 grad_outputs: float | Value | Sequence[float | Value] | None = None,
-                 create_graph: bool = False, allow_unused: bool = False) -> list[Value | None]: ...
+        def grad(outputs: _engine.Value | Sequence[_engine.Value],
+                 inputs: _engine.Value | Sequence[_engine.Value],
+                 grad_outputs: float | _engine.Value | Sequence[float | _engine.Value] | None = None,
+                 create_graph: bool = False, allow_unused: bool = False) -> list[_engine.Value | None]: ...
 else:
     Engine = types.ModuleType  # at run time an engine is its module
 
