@@ -135,3 +135,14 @@ def test_gradgradcheck_passes_and_fails(backend, Value, monkeypatch):
     with pytest.raises(mf.GradcheckError, match=r"d2 output / d inputs\[1\] d inputs\[0\]"):
         mf.gradgradcheck(fn, xs)
     assert mf.gradgradcheck(fn, xs, raise_exception=False) is False
+
+
+def test_grad_goes_to_the_engine_of_the_values(backend, Value):
+    """autodiff.grad (mf.grad at import) serves both engines' Values,
+    whichever engine is live, and refuses what is no Value in grad's words."""
+    for module in mf.engine.available().values():
+        a = module.Value(1.5)
+        [g] = autodiff.grad(a * a, [a])
+        assert type(g) is module.Value and g.data == 3.0
+    with pytest.raises(TypeError):
+        autodiff.grad(2.0, [Value(1.0)])

@@ -287,3 +287,27 @@ def test_a_long_chain(backend, Value):
     assert backend.grad(out, [x])[0].data == 1.0
     [d] = backend.grad(out, [x], create_graph=True)
     assert d.data == 1.0
+
+
+def test_python_heap_flat_over_many_create_graph_calls(backend, Value):
+    """Derivative graphs are ordinary nodes, freed when dropped (no cycles)."""
+    import gc
+    import tracemalloc
+    x, y = Value(0.3), Value(-0.7)
+
+    def step():
+        [g] = backend.grad((x * y).tanh() * backend.softmax([x, y, x * y])[0], [x], create_graph=True)
+        backend.grad(g, [y])
+    for _ in range(100):
+        step()
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for _ in range(2000):
+            step()
+        gc.collect()
+        growth = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert growth < 64 * 1024, f"{growth} bytes kept after 2000 calls"
