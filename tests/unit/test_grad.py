@@ -311,3 +311,41 @@ def test_python_heap_flat_over_many_create_graph_calls(backend, Value):
     finally:
         tracemalloc.stop()
     assert growth < 64 * 1024, f"{growth} bytes kept after 2000 calls"
+
+
+def _op_ids():
+    from test_op_table import ALL_PARAMS, BUILDERS
+    return ALL_PARAMS, BUILDERS
+
+
+@pytest.mark.parametrize("op", _op_ids()[0])
+def test_every_op_has_a_derivative_graph(backend, op):
+    """Each op id, reached as test_op_table reaches it: its Hessian (grad of
+    grad) against central differences of grad, and its third derivative
+    along (1, 1, 1) against central differences of the Hessian."""
+    builders = _op_ids()[1]
+
+    def fn(a, b, c):
+        if op in backend.UNARY_OPS:
+            return getattr(a * b, op)() * c
+        return builders[op](backend, a, b, c)
+    point = (0.7, 1.3, 0.4)
+    xs = [backend.Value(x) for x in point]
+    assert mf.gradgradcheck(fn, xs)
+    H = mf.hessian(fn(*xs), xs)
+    flat = [H[i][j] for i in range(3) for j in range(3)]
+    assert flat == pytest.approx([H[j][i] for i in range(3) for j in range(3)], rel=1e-12, abs=1e-15)
+
+    def third(at):  # d/dx of 1 . (H 1): T(1, 1, .) as numbers, from three sweeps
+        vs = [backend.Value(x) for x in at]
+        used = [g for g in backend.grad(fn(*vs), vs, create_graph=True, allow_unused=True) if g is not None]
+        hv = [g for g in backend.grad(backend.sum(used), vs, create_graph=True, allow_unused=True) if g is not None]
+        if not hv:
+            return [0.0] * 3, mf.hvp(fn(*vs), vs, [1.0] * 3)
+        return [0.0 if g is None else g.data for g in backend.grad(backend.sum(hv), vs, allow_unused=True)], \
+            mf.hvp(fn(*vs), vs, [1.0] * 3)
+    h = 1e-5
+    exact, _ = third(point)
+    _, up = third([x + h for x in point])
+    _, down = third([x - h for x in point])
+    assert exact == pytest.approx([(u - d) / (2 * h) for u, d in zip(up, down)], rel=1e-4, abs=1e-6)
