@@ -71,8 +71,8 @@ else:
     Engine = types.ModuleType  # at run time an engine is its module
 
 # what every engine exports (test_engine_contract holds both to it):
-# micrograd's Value, the op ids, the fused ops, the tape, and the kernels the
-# libraries call
+# micrograd's Value, the op ids, the fused ops, the tape, the kernels the
+# libraries call, and grad (PyTorch's autograd.grad; autodiff.py builds on it)
 API = (
     "Value", "OPS", "UNARY_OPS", "dot", "sum", "dense", "linear", "rmsnorm", "softmax", "log_softmax",
     "cross_entropy", "embedding", "DensePlan", "compile", "Tape", "assign", "topo_order",

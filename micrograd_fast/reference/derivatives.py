@@ -19,6 +19,14 @@ parents, sorted with topo_order's explicit stack (deep graphs work).
 
 Only nodes from which an input can be reached are swept: no other node's
 adjoint can reach an input.
+
+A derivative graph is data-independent where the forward is: a softmax's
+max, a cross_entropy target and an embedding row stay data (see the fused
+rules below), so a tape of the derivative replays right on new data. A
+branch of an elementwise local taken on the numbers (relu's and abs's
+slope, x ** 0, a base of 0) is a constant of the derivative graph, as
+PyTorch's is; a tape of it replays right while each such input stays on
+its side of the branch.
 """
 
 from .. import grad_checks

@@ -349,3 +349,22 @@ def test_every_op_has_a_derivative_graph(backend, op):
     _, up = third([x + h for x in point])
     _, down = third([x - h for x in point])
     assert exact == pytest.approx([(u - d) / (2 * h) for u, d in zip(up, down)], rel=1e-4, abs=1e-6)
+
+
+def test_an_interior_input(backend, Value):
+    a, b = Value(0.7), Value(-1.3)
+    m = a * b
+    out = m.tanh() * a
+    gm, ga = backend.grad(out, [m, a])
+    assert gm.data == pytest.approx((1 - math.tanh(m.data) ** 2) * 0.7, rel=1e-15)
+    assert ga.data == pytest.approx(math.tanh(m.data) + gm.data * b.data, rel=1e-15)
+
+
+def test_a_taped_derivative_through_relu_keeps_its_side(backend, Value):
+    """relu's slope is a constant of the derivative graph (PyTorch's): a tape
+    of it is right on new data while the relu's input keeps its sign."""
+    x = Value(0.5)
+    [g] = backend.grad((x * x * x).relu() * x, [x], create_graph=True)
+    tape = backend.compile(g)
+    x.data = 2.0
+    assert tape.forward() == pytest.approx(4 * 2.0**3, rel=1e-15)
