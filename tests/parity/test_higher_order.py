@@ -157,30 +157,52 @@ def scalar_of_order(backend, program, leaves, k):
     return scalar.data
 
 
-def central(backend, program, k, j, h):
-    x = list(program[0])
-    up, down = list(x), list(x)
-    up[j] += h
-    down[j] -= h
-    return (scalar_of_order(backend, program, up, k) - scalar_of_order(backend, program, down, k)) / (2 * h)
+def differences(backend, program, k, j, h):
+    """S_k's central difference in leaf j with steps h and h / 2, and its
+    one-sided ones with step h (they differ where a kink is within h: a
+    piecewise-linear S has central differences that agree at any step)."""
+    def at(offset):
+        x = list(program[0])
+        x[j] += offset
+        return scalar_of_order(backend, program, x, k)
+    down, half_down, mid, half_up, up = (at(o) for o in (-h, -h / 2, 0.0, h / 2, h))
+    return (up - down) / (2 * h), (half_up - half_down) / h, (up - mid) / h, (mid - down) / h
+
+
+def near_a_branch(nodes):
+    """Whether a node's input is at (or within differencing reach of) a
+    point where its slope is a convention, PyTorch's, not a limit: relu and
+    abs at 0 (relu(x * x) at 0 has slope 0 there, though its values are x * x
+    around it), Value ** Value at an exponent or base of 0."""
+    for v in nodes:
+        kids = v._children
+        if v._op in ("ReLU", "abs") and abs(kids[0].data) < 1e-3:
+            return True
+        if v._op == "**" and len(kids) == 2 and min(abs(kids[0].data), abs(kids[1].data)) < 1e-3:
+            return True
+    return False
 
 
 @pytest.mark.parametrize("name", ENGINES)
 @settings(max_examples=25)
 @given(program=programs(passes=st.just(["backward"])))
 def test_three_orders_match_central_differences(name, program):
-    """g(k+1)_j against central differences of S_k in leaf j; a leaf where
-    two step sizes disagree (a kink or a pole within the step) is left out."""
+    """g(k+1)_j against central differences of S_k in leaf j; a leaf where the
+    step sizes or the two sides disagree (a kink or a pole within the step)
+    is left out."""
     backend = engine_named(name)
     try:
         nodes = build(backend, program)
+        if near_a_branch(nodes):
+            return
         ours = our_orders(backend, nodes[-1], nodes[: len(program[0])])
         for k in range(3):
             scale = max([abs(a) for a in ours[k]] + [1.0])
             for j, x in enumerate(program[0]):
-                h = 1e-4 * max(1.0, abs(x))
-                coarse, fine = central(backend, program, k, j, h), central(backend, program, k, j, h / 2)
-                if not (math.isfinite(coarse) and math.isfinite(fine)) or not close(coarse, fine, scale, 1e-5):
+                coarse, fine, forward, backward = differences(backend, program, k, j, 1e-4 * max(1.0, abs(x)))
+                if not all(map(math.isfinite, (coarse, fine, forward, backward))):
+                    continue
+                if not close(coarse, fine, scale, 1e-5) or not close(forward, backward, scale, 1e-2):
                     continue
                 assert close(ours[k][j], fine, scale, 1e-4), f"order {k + 1}, leaf {j}: {ours[k][j]!r} vs {fine!r}"
     except FAILS:
