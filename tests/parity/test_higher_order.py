@@ -175,12 +175,15 @@ def near_a_branch(nodes):
     """Whether a node's input is at (or within differencing reach of) a
     point where its slope is a convention, PyTorch's, not a limit: relu and
     abs at 0 (relu(x * x) at 0 has slope 0 there, though its values are x * x
-    around it), Value ** Value at an exponent or base of 0."""
+    around it), Value ** Value at a base of 0 or an exponent of 0, 1, 2 or 3
+    (its derivative graphs hold a ** (b - k), whose slope in a at b - k == 0
+    is the constant 0 also in PyTorch, though its derivative in b is not)."""
     for v in nodes:
         kids = v._children
         if v._op in ("ReLU", "abs") and abs(kids[0].data) < 1e-3:
             return True
-        if v._op == "**" and len(kids) == 2 and min(abs(kids[0].data), abs(kids[1].data)) < 1e-3:
+        if v._op == "**" and len(kids) == 2 and (abs(kids[0].data) < 1e-3 or
+                                                  min(abs(kids[1].data - k) for k in range(4)) < 1e-3):
             return True
     return False
 
