@@ -141,7 +141,7 @@ def _graph_sweep(swept, outs, seeds, input_ids):
             adjoints[id(v)] = g
         if not v._children:
             continue
-        for child, term in _terms(v, g, memo):
+        for child, term in _terms(v, g, memo, leads):
             if id(child) in leads:
                 terms.setdefault(id(child), []).append(term)
     return adjoints
@@ -160,17 +160,19 @@ def _added(terms):
     return total
 
 
-def _terms(out, g, memo):
-    """(child, local * g) for each child, as out's rule's backward adds them."""
+def _terms(out, g, memo, leads):
+    """(child, local * g) for each child, as out's rule's backward adds them;
+    those of children that lead to no input need not be built (the commonest:
+    a model's weights when differentiating by its inputs)."""
     rule = out._rule
     if isinstance(rule, Op):
         locals_ = rule.local(*out._children, *out._arg, out)
         # 1.0 * g is g, bit for bit: no node for add's slopes
         return [(child, g if type(local) is float and local == 1.0 else local * g)
-                for child, local in zip(out._children, locals_)]
+                for child, local in zip(out._children, locals_) if id(child) in leads]
     if rule is None:
         return []  # a node made by Value(data, children) with no rule: no slope, as in backward()
-    return GRAPH_TERMS[FUSED_ID[rule]](out, g, memo)
+    return GRAPH_TERMS[FUSED_ID[rule]](out, g, memo, leads)
 
 
 # ---------------------------------------------------------------------------
@@ -184,19 +186,22 @@ def _terms(out, g, memo):
 # node over that index, so a tape of the derivative picks the new row.
 
 
-def _dot_terms(out, g, memo):
+def _dot_terms(out, g, memo, leads):
     ws, xs, bias = _dot_split(out)
     terms = []
     for w, x in zip(ws, xs):
-        terms += [(w, x * g), (x, w * g)]
+        if id(w) in leads:
+            terms.append((w, x * g))
+        if id(x) in leads:
+            terms.append((x, w * g))
     return terms + [(b, g) for b in bias]
 
 
-def _sum_terms(out, g, memo):
+def _sum_terms(out, g, memo, leads):
     return [(v, g) for v in out._children]
 
 
-def _rms_terms(out, g, memo):
+def _rms_terms(out, g, memo, leads):
     xs = out._children
     mean_square = sum_node([x * x for x in xs], 0.0) * float_pow(len(xs), -1)
     a = (-0.5 * (mean_square + out._arg) ** -1.5) * g
@@ -216,25 +221,25 @@ def _exps(values, shift, memo, key):
     return memo[key]
 
 
-def _expsum_terms(out, g, memo):
+def _expsum_terms(out, g, memo, leads):
     exps, _ = _exps(out._children, out._saved, memo, id(out))
     return [(v, e * g) for v, e in zip(out._children, exps)]
 
 
-def _softmax_terms(out, g, memo):
+def _softmax_terms(out, g, memo, leads):
     x, total = out._children[0], _expsum_of(out)
     _, rebuilt = _exps(total._children, total._saved, memo, id(total))
     e = (x + (-total._saved)).exp()
     return [(x, e * (rebuilt**-1 * g)), (total, (-1.0 * rebuilt**-2) * (e * g))]
 
 
-def _log_softmax_terms(out, g, memo):
+def _log_softmax_terms(out, g, memo, leads):
     x, total = out._children[0], _expsum_of(out)
     _, rebuilt = _exps(total._children, total._saved, memo, id(total))
     return [(x, g), (total, (-1.0 * g) / rebuilt)]
 
 
-def _nll_terms(out, g, memo):
+def _nll_terms(out, g, memo, leads):
     logits, _ = _nll_target(out)
     exps, total = _exps(logits, out._saved[0], memo, id(out))
     a = g / total
@@ -244,7 +249,7 @@ def _nll_terms(out, g, memo):
     return terms + list(zip(logits, picked))
 
 
-def _embed_terms(out, g, memo):
+def _embed_terms(out, g, memo, leads):
     column, _ = _embed_row(out)
     return list(zip(column, _one_hot_times(_as_value(g), out._children[-1], len(column), memo)))
 
