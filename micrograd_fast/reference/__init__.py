@@ -9,6 +9,7 @@ is:
                 topo_order; the switch no_grad flips
     fused.py    dot, sum, dense, linear and the GPT's fused ops
     tape.py     Tape (compile) and assign
+    derivatives.py  grad: PyTorch's autograd.grad, the derivative as numbers or as a graph
     kernels.py  what the libraries run over many Values: the optimizers'
                 steps, DensePlan (an MLP in one call), nll_rows
 
@@ -19,6 +20,7 @@ op's row, not a closure, so a tape can recompute it and the graph has no
 reference cycles; more ops (ops.UNARY, Value ** Value, the fused ones).
 """
 
+from .derivatives import grad
 from .fused import FUSED, cross_entropy, dense, dot, embedding, linear, log_softmax, rmsnorm, softmax
 from .fused import sum  # noqa: A004 - the API's name
 from .kernels import DensePlan, adam_update, nll_rows, sgd_update, zero_grads
