@@ -115,9 +115,16 @@ int mg_sweep_graph(const mg_sweep *s, const mg_grad_request *r, PyObject **resul
     }
     kept = b.kept_buf.p;  /* the inputs' adjoints */
     memset(kept, 0, (size_t)(n + 1) * sizeof(PyObject *));
+    if (mg_buffer_take(&b.rebuilt_buf, MG_SCRATCH_REBUILT, (size_t)(n + 1) * sizeof(PyObject *)) < 0) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    b.rebuilt = b.rebuilt_buf.p;
+    memset(b.rebuilt, 0, (size_t)(n + 1) * sizeof(PyObject *));
     b.one = mg_new_leaf(1.0);
     b.minus_one = mg_new_leaf(-1.0);
-    if (b.one == NULL || b.minus_one == NULL)
+    b.zero = mg_new_leaf(0.0);
+    if (b.one == NULL || b.minus_one == NULL || b.zero == NULL)
         goto done;
     for (k = 0; k < r->n_outputs; k++) {  /* the seeds: 1 * seed */
         /* a Value seed as it is (the result depends on it), a number as a leaf */
@@ -139,6 +146,7 @@ int mg_sweep_graph(const mg_sweep *s, const mg_grad_request *r, PyObject **resul
             goto done;
         if (adj != NULL && mg_push_local_terms(&b, i, adj) < 0)
             goto done;
+        Py_CLEAR(b.rebuilt[i]);  /* an expsum's: every reader of it is done */
         if (s->is_input[i])
             kept[i] = adj;  /* the reference moves */
         else
@@ -173,12 +181,17 @@ done:
     if (kept != NULL)
         for (i = 0; i < n; i++)
             Py_XDECREF(kept[i]);
+    if (b.rebuilt != NULL)
+        for (i = 0; i < n; i++)
+            Py_XDECREF(b.rebuilt[i]);
     mg_buffer_give(&b.terms_buf);
     mg_buffer_give(&b.first_buf);
     mg_buffer_give(&b.fill_buf);
     mg_buffer_give(&b.kept_buf);
     mg_buffer_give(&b.sums_buf);
+    mg_buffer_give(&b.rebuilt_buf);
     Py_XDECREF(b.one);
     Py_XDECREF(b.minus_one);
+    Py_XDECREF(b.zero);
     return status;
 }

@@ -24,8 +24,14 @@ typedef struct mg_builder {
      * GC-tracked: the dot is made without reading its children again */
     double *sum;
     unsigned char *tracked;
-    PyObject *one, *minus_one;  /* leaves shared by the call's coefficients */
-    mg_buffer terms_buf, first_buf, fill_buf, kept_buf, sums_buf;
+    /* per expsum node, its sum of exps rebuilt as nodes from its children
+     * (a sum node over exp(x_i + -shift), the shift a constant leaf): made
+     * by the first rule that needs it, so that the expsum's rule and every
+     * softmax over it read the same nodes with the same shift; released
+     * once the expsum's own rule ran */
+    PyObject **rebuilt;
+    PyObject *one, *minus_one, *zero;  /* leaves shared by the call's coefficients */
+    mg_buffer terms_buf, first_buf, fill_buf, kept_buf, sums_buf, rebuilt_buf;
 } mg_builder;
 
 /* Appends (coef, adj) to the terms of the node at place (borrowed

@@ -63,13 +63,77 @@ static int push_number(mg_builder *b, Py_ssize_t place, double c, PyObject *adj)
 #define LIVE(j) (b->s->live[kid[j]])
 #define CHILD(j) (e->children[j])
 
-/* The fused ops (fused.h's layouts). */
-static int fused_terms(mg_builder *b, PyObject *node, const Py_ssize_t *kid, PyObject *A)
+/* The sum of exps of the expsum node at place, rebuilt from its children
+ * as nodes (0.0 + exp(x_0 + -shift) + ..., the forward's order, so its data
+ * are the node's total bit for bit): made once per sweep (b->rebuilt). The
+ * shift is a constant leaf, the max this forward took: a softmax does not
+ * depend on it, and every node that reads it is rebuilt here with the same
+ * one, so a tape of the derivative replays right on new data (where the
+ * forward's own total, recomputed with a new max, would not match these
+ * exps). A borrowed reference, or NULL with an exception. */
+static PyObject *rebuilt_expsum(mg_builder *b, Py_ssize_t place, PyObject *expsum)
+{
+    const mg_nary *e = MG_NODE(expsum)->u.nary;
+    PyObject *shift, *s;
+    Py_ssize_t i;
+    if (b->rebuilt[place] != NULL)
+        return b->rebuilt[place];
+    if ((shift = mg_new_leaf(-e->exps.shift)) == NULL)
+        return NULL;
+    if ((s = mg_new_nary(MG_SUM, e->count)) == NULL) {
+        Py_DECREF(shift);
+        return NULL;
+    }
+    MG_NODE(s)->u.nary->start = 0.0;
+    for (i = 0; i < e->count; i++)  /* a NULL child is freed with s */
+        if ((MG_NODE(s)->u.nary->children[i] = op1(MG_EXP, op2(MG_ADD, CHILD(i), shift, 0), 1)) == NULL)
+            break;
+    Py_DECREF(shift);
+    if (i < e->count || mg_compute(s) < 0) {
+        Py_DECREF(s);
+        return NULL;
+    }
+    b->rebuilt[place] = s;
+    return s;
+}
+
+/* For each live j < m: the term embedding([0, ..., g at j, ..., 0], index),
+ * g at the row the index picks and 0 elsewhere, an embedding node over the
+ * index Value: a tape of the derivative picks the row of the index's new
+ * data (the reference's _one_hot_times). 0, or -1 with an exception. */
+static int push_one_hot(mg_builder *b, const Py_ssize_t *kid, Py_ssize_t m, PyObject *g, PyObject *index)
+{
+    Py_ssize_t j, k;
+    for (j = 0; j < m; j++) {
+        PyObject *p, *pick;
+        if (!LIVE(j))
+            continue;
+        if ((p = mg_new_nary(MG_EMBED, m + 1)) == NULL)
+            return -1;
+        for (k = 0; k <= m; k++) {
+            pick = k == m ? index : k == j ? g : b->zero;
+            Py_INCREF(pick);
+            MG_NODE(p)->u.nary->children[k] = pick;
+        }
+        if (mg_compute(p) < 0) {
+            Py_DECREF(p);
+            return -1;
+        }
+        k = mg_push_term(b, kid[j], b->one, p);  /* 1 * p is p: no node */
+        Py_DECREF(p);
+        if (k < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* The fused ops (fused.h's layouts); the node is at place. */
+static int fused_terms(mg_builder *b, Py_ssize_t place, PyObject *node, const Py_ssize_t *kid, PyObject *A)
 {
     const mg_node *n = MG_NODE(node);
     const mg_nary *e = mg_op_layout[n->op] == MG_CHILD_LIST ? n->u.nary : NULL;
-    Py_ssize_t i, m, t;
-    PyObject *h, *z;
+    Py_ssize_t i, m;
+    PyObject *h, *z, *s;
     int err = MG_OK, r = 0;
     switch ((enum mg_op)n->op) {
     case MG_DOT:  /* d/dw_i = x_i, d/dx_i = w_i, d/dbias = 1 */
@@ -93,16 +157,18 @@ static int fused_terms(mg_builder *b, PyObject *node, const Py_ssize_t *kid, PyO
             r = mg_push_term(b, kid[i], CHILD(i), h);
         Py_XDECREF(h);
         return h == NULL ? -1 : r;
-    case MG_EXPSUM:  /* d/dx_i = exp(x_i + -shift), the node's shift a constant */
-        z = mg_new_leaf(-e->exps.shift);
-        for (i = 0; i < e->count && z != NULL && r == 0; i++)
-            if (LIVE(i))
-                r = push_new(b, kid[i], op1(MG_EXP, op2(MG_ADD, CHILD(i), z, 0), 1), A);
-        Py_XDECREF(z);
-        return z == NULL ? -1 : r;
-    case MG_NLL:  /* softmax(logits) - onehot(target); the target gets nothing */
+    case MG_EXPSUM:  /* d/dx_i = exp(x_i + -shift): the rebuilt exps */
+        if ((s = rebuilt_expsum(b, place, node)) == NULL)
+            return -1;
+        for (i = 0; i < e->count && r == 0; i++)
+            r = mg_push_term(b, kid[i], MG_NODE(s)->u.nary->children[i], A);
+        return r;
+    case MG_NLL:
+        /* softmax(logits) - onehot(target): the softmax over a fresh expsum
+         * (its max taken by its own forward, so a replay is right), the
+         * one-hot an embedding over the target; the target gets nothing */
         m = e->count - 1;
-        err = mg_as_index(MG_NODE(CHILD(m))->data, m, &t);
+        err = mg_as_index(MG_NODE(CHILD(m))->data, m, &i);
         if (err != MG_OK)
             return mg_raise(err);
         if ((z = mg_new_nary(MG_EXPSUM, m)) == NULL)
@@ -119,30 +185,40 @@ static int fused_terms(mg_builder *b, PyObject *node, const Py_ssize_t *kid, PyO
             if (LIVE(i))
                 r = push_new(b, kid[i], op2(MG_SOFTMAX, CHILD(i), z, 0), A);
         Py_DECREF(z);
-        return r == 0 ? mg_push_term(b, kid[t], b->minus_one, A) : r;
-    case MG_SOFTMAX:  /* out = e / total: d/dx = out, d/dtotal = -out * total**-1 */
+        if (r < 0 || (h = op2(MG_MUL, A, b->minus_one, 0)) == NULL)
+            return -1;
+        r = push_one_hot(b, kid, m, h, CHILD(m));
+        Py_DECREF(h);
+        return r;
+    case MG_SOFTMAX:
+        /* out = e / total: d/dx = out, d/dtotal = -out * total**-1, the
+         * total the rebuilt one (the expsum's rule multiplies this by its
+         * exps, which have the shift of this forward) */
         if (mg_expsum_of(n, &err) == NULL)
             return mg_raise(err);
         if (mg_push_term(b, kid[0], node, A) < 0)
             return -1;
         if (!LIVE(1))
             return 0;
-        return push_new(b, kid[1], op2(MG_MUL, op2(MG_MUL, node, b->minus_one, 0),
-                                       power(n->u.kids[1], -1.0, 0), 3), A);
-    case MG_LOG_SOFTMAX:  /* out = x - shift - log(total): 1, and -total**-1 */
+        if ((s = rebuilt_expsum(b, kid[1], n->u.kids[1])) == NULL)
+            return -1;
+        return push_new(b, kid[1], op2(MG_MUL, op2(MG_MUL, node, b->minus_one, 0), power(s, -1.0, 0), 3), A);
+    case MG_LOG_SOFTMAX:  /* out = x - shift - log(total): 1, and -total**-1 (rebuilt) */
         if (mg_expsum_of(n, &err) == NULL)
             return mg_raise(err);
         if (mg_push_term(b, kid[0], b->one, A) < 0)
             return -1;
         if (!LIVE(1))
             return 0;
-        return push_new(b, kid[1], op2(MG_MUL, power(n->u.kids[1], -1.0, 0), b->minus_one, 1), A);
-    case MG_EMBED:  /* the selected row's entry gets A; the index nothing */
+        if ((s = rebuilt_expsum(b, kid[1], n->u.kids[1])) == NULL)
+            return -1;
+        return push_new(b, kid[1], op2(MG_MUL, power(s, -1.0, 0), b->minus_one, 1), A);
+    case MG_EMBED:  /* the picked row's entry gets A, by an embedding over the index */
         m = e->count - 1;
-        err = mg_as_index(MG_NODE(CHILD(m))->data, m, &t);
+        err = mg_as_index(MG_NODE(CHILD(m))->data, m, &i);
         if (err != MG_OK)
             return mg_raise(err);
-        return mg_push_term(b, kid[t], b->one, A);
+        return push_one_hot(b, kid, m, A, CHILD(m));
     MG_BINARY_OPS(MG_OP_CASE)
     MG_UNARY_OPS(MG_OP_CASE)
     case MG_LEAF:
@@ -229,7 +305,7 @@ int mg_push_local_terms(mg_builder *b, Py_ssize_t i, PyObject *A)
             return push_number(b, kid[0], 0.5 / out, A);
         return push_new(b, kid[0], op2(MG_MUL, mg_new_leaf(0.5), power(node, -1.0, 0), 1 | 2), A);
     MG_FUSED_OPS(MG_OP_CASE)
-        return fused_terms(b, node, kid, A);
+        return fused_terms(b, i, node, kid, A);
     case MG_CUSTOM:  /* no _backward, no local grads: micrograd's no-op (the others are refused) */
     case MG_LEAF:
         return 0;
