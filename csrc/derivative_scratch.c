@@ -3,16 +3,15 @@
 /* Kept at most this big: a one-off huge grad does not pin its memory. */
 #define KEEP_AT_MOST ((size_t)64 << 20)
 
-/* Process-wide, guarded by the GIL like process_state.h's spares. */
-static struct { void *p; size_t cap; } spares[MG_SCRATCH_COUNT];
+/* The arrays kept live in process_state.h's mg_grad_scratch (under the GIL). */
 
 int mg_buffer_take(mg_buffer *b, int slot, size_t need)
 {
     b->slot = slot;
-    b->p = spares[slot].p;
-    b->cap = spares[slot].cap;
-    spares[slot].p = NULL;
-    spares[slot].cap = 0;
+    b->p = mg_grad_scratch.slots[slot].p;
+    b->cap = mg_grad_scratch.slots[slot].cap;
+    mg_grad_scratch.slots[slot].p = NULL;
+    mg_grad_scratch.slots[slot].cap = 0;
     return mg_buffer_reserve(b, need);
 }
 
@@ -34,9 +33,9 @@ int mg_buffer_reserve(mg_buffer *b, size_t need)
 
 void mg_buffer_give(mg_buffer *b)
 {
-    if (b->p != NULL && spares[b->slot].p == NULL && b->cap <= KEEP_AT_MOST) {
-        spares[b->slot].p = b->p;
-        spares[b->slot].cap = b->cap;
+    if (b->p != NULL && mg_grad_scratch.slots[b->slot].p == NULL && b->cap <= KEEP_AT_MOST) {
+        mg_grad_scratch.slots[b->slot].p = b->p;
+        mg_grad_scratch.slots[b->slot].cap = b->cap;
     } else {
         PyMem_Free(b->p);
     }

@@ -7,13 +7,7 @@
 #define MG_DERIVATIVE_SCRATCH_H
 
 #include <Python.h>
-
-enum {
-    MG_SCRATCH_ORDER, MG_SCRATCH_FIRST_KID, MG_SCRATCH_KID, MG_SCRATCH_STACK,
-    MG_SCRATCH_MARKS, MG_SCRATCH_TERMS, MG_SCRATCH_OFFSETS, MG_SCRATCH_FILLS,
-    MG_SCRATCH_KEPT, MG_SCRATCH_ADJOINTS, MG_SCRATCH_SUMS, MG_SCRATCH_REBUILT,
-    MG_SCRATCH_COUNT
-};
+#include "process_state.h"  /* the slots (MG_SCRATCH_*) and their arrays */
 
 typedef struct mg_buffer {
     void *p;
