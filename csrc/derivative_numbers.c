@@ -2,8 +2,8 @@
  * (ops.h, fused.h) with each `child->grad +=` made `adj[child's place] +=`,
  * the same arithmetic in the same order, so the same bits. The elementwise
  * cases are made from op_table.h's rows, as ops.h makes backward()'s; the
- * fused ones mirror fused.h's mg_fused_backward line by line (a test checks
- * every op and fused op against backward() bit for bit). */
+ * fused ones from fused_chain_rule.h, as fused.h makes backward()'s (a test
+ * checks every op and fused op against backward() bit for bit). */
 #include "derivative_sweep.h"
 #include "graph.h"
 #include "ops.h"
@@ -37,79 +37,11 @@
         return MG_OK;                                                               \
     }
 
-/* fused.h's mg_fused_backward over adjoints. */
-static int fused_numbers(const mg_node *out, double g, const Py_ssize_t *kid, double *adj)
-{
-    int err = MG_OK;
-    const mg_nary *e = mg_op_layout[out->op] == MG_CHILD_LIST ? out->u.nary : NULL;
-    Py_ssize_t i = 0, n, t;
-    double a, total;
-    switch ((enum mg_op)out->op) {
-    case MG_DOT:
-        n = e->pairs;
-        for (i = 0; i < n; i++) {
-            ADJ(i) += CHILD(e, n + i)->data * g;
-            ADJ(n + i) += CHILD(e, i)->data * g;
-        }
-        if (e->count > 2 * n)
-            ADJ(2 * n) += g;
-        return MG_OK;
-    case MG_SUM:
-        for (i = 0; i < e->count; i++)
-            ADJ(i) += g;
-        return MG_OK;
-    case MG_RMS_SCALE:
-        a = (-0.5 * mg_pow(e->rms.mean_square + e->rms.eps, -1.5, &err)) * g;
-        a = mg_pow((double)e->count, -1.0, &err) * a;
-        if (err != MG_OK)
-            return err;
-        for (i = 0; i < e->count; i++) {
-            ADJ(i) += CHILD(e, i)->data * a;
-            ADJ(i) += CHILD(e, i)->data * a;
-        }
-        return MG_OK;
-    case MG_EXPSUM:
-        for (i = 0; i < e->count; i++)
-            ADJ(i) += mg_shifted_exp(CHILD(e, i), e->exps.shift, &err) * g;
-        return err;
-    case MG_NLL:
-        n = e->count - 1;
-        err = mg_as_index(CHILD(e, n)->data, n, &i);
-        if (err != MG_OK)
-            return err;
-        a = g / e->exps.total;
-        for (t = 0; t < n; t++)
-            ADJ(t) += mg_shifted_exp(CHILD(e, t), e->exps.shift, &err) * a;
-        ADJ(i) += -1.0 * g;
-        return err;
-    case MG_SOFTMAX:
-        a = mg_softmax_numerator(out, &err);
-        if (err != MG_OK)
-            return err;
-        total = KID(out, 1)->data;
-        ADJ(0) += a * (mg_pow(total, -1.0, &err) * g);
-        ADJ(1) += (-1.0 * mg_pow(total, -2.0, &err)) * (a * g);
-        return err;
-    case MG_LOG_SOFTMAX:
-        if (mg_expsum_of(out, &err) == NULL)
-            return err;
-        ADJ(0) += g;
-        ADJ(1) += (-1.0 * g) / KID(out, 1)->data;
-        return MG_OK;
-    case MG_EMBED:
-        n = e->count - 1;
-        err = mg_as_index(CHILD(e, n)->data, n, &i);
-        if (err == MG_OK)
-            ADJ(i) += g;
-        return err;
-    MG_BINARY_OPS(MG_OP_CASE)
-    MG_UNARY_OPS(MG_OP_CASE)
-    case MG_LEAF:
-    case MG_CUSTOM:
-        break;
-    }
-    return MG_ERR_NO_CASE;
-}
+/* fused.h's chain rules (fused_chain_rule.h) over adjoints */
+#define MG_CHAIN_RULE_NAME fused_numbers
+#define MG_CHAIN_RULE_PARAMS , const Py_ssize_t *kid, double *adj
+#define MG_GRAD(j) ADJ(j)
+#include "fused_chain_rule.h"
 
 /* ops.h's mg_backward_local over adjoints: node's adjoint g pushed into its
  * children's. A Python _backward never gets here (mg_sweep_open refuses it). */
