@@ -45,16 +45,21 @@ def build(backend, program, leaves=None):
     return nodes
 
 
-def orders(grad, dot, root, leaves, create_last=False):
+def number(g):
+    """A derivative (a Value, a tensor or None for unused) as a float."""
+    return 0.0 if g is None else float(g.data)
+
+
+def orders(grad, dot, root, leaves):
     """[g1, g2, g3]: g1 the gradient of root, g(k+1) the gradient of
     W_k . g_k (a Hessian-vector product, then a third-derivative one), each
     a list of numbers; zeros where nothing reaches a leaf."""
     found, scalar = [], root
     for k in range(3):
         gs = [None] * len(leaves) if scalar is None else grad(scalar, leaves, k < 2)
-        found.append([0.0 if g is None else float(g.data if hasattr(g, "data") else g) for g in gs])
-        pairs = [(g, w) for g, w in zip(gs, (W1, W2, W1)[k]) if g is not None]
-        scalar = dot(pairs) if pairs else None
+        found.append([number(g) for g in gs])
+        pairs = [(g, w) for g, w in zip(gs, (W1, W2)[k % 2]) if g is not None]
+        scalar = dot(pairs) if pairs and k < 2 else None
     return found
 
 
@@ -167,7 +172,9 @@ def differences(backend, program, k, j, h):
         x = list(program[0])
         x[j] += offset
         return scalar_of_order(backend, program, x, k)
-    down, half_down, mid, half_up, up = (at(o) for o in (-h, -h / 2, 0.0, h / 2, h))
+    values = down, half_down, mid, half_up, up = [at(o) for o in (-h, -h / 2, 0.0, h / 2, h)]
+    if max(map(abs, values)) > 1e6:
+        return (math.nan,) * 4  # a difference of huge numbers keeps few digits: no estimate
     return (up - down) / (2 * h), (half_up - half_down) / h, (up - mid) / h, (mid - down) / h
 
 
@@ -198,15 +205,15 @@ def test_three_orders_match_central_differences(name, program):
     backend = engine_named(name)
     try:
         nodes = build(backend, program)
-        if near_a_branch(nodes):
-            return
+        if near_a_branch(nodes) or any(abs(v.data) > 1e100 or 0 < abs(v.data) < 1e-100 for v in nodes):
+            return  # conventions, or derivatives that overflow (x / (x * 1e300): 0 * inf) where S is tame
         ours = our_orders(backend, nodes[-1], nodes[: len(program[0])])
         for k in range(3):
-            scale = max([abs(a) for a in ours[k]] + [1.0])
             for j, x in enumerate(program[0]):
-                coarse, fine, forward, backward = differences(backend, program, k, j, 1e-4 * max(1.0, abs(x)))
-                if not all(map(math.isfinite, (coarse, fine, forward, backward))):
+                estimates = coarse, fine, forward, backward = differences(backend, program, k, j, 1e-4 * max(1.0, abs(x)))
+                if not all(map(math.isfinite, estimates)):
                     continue
+                scale = max(1.0, *map(abs, estimates))  # the estimates', never ours: ours must not widen it
                 if not close(coarse, fine, scale, 1e-5) or not close(forward, backward, scale, 1e-2):
                     continue
                 assert close(ours[k][j], fine, scale, 1e-4), f"order {k + 1}, leaf {j}: {ours[k][j]!r} vs {fine!r}"
@@ -254,7 +261,7 @@ def second_derivative(grad_fn, out, x):
     if d1 is None:
         return 0.0, 0.0
     [d2] = grad_fn(d1, [x], False)
-    return float(d1.data if hasattr(d1, "data") else d1), 0.0 if d2 is None else float(d2.data if hasattr(d2, "data") else d2)
+    return number(d1), number(d2)
 
 
 @pytest.mark.parametrize("name", ENGINES)
