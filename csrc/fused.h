@@ -156,80 +156,15 @@ static inline int mg_fused_forward(mg_node *out, double *r)
     return MG_ERR_NO_CASE;
 }
 
+/* backward()'s: each child's grad (fused_chain_rule.h) */
+#define MG_CHAIN_RULE_NAME mg_fused_chain_rule
+#define MG_CHAIN_RULE_PARAMS
+#define MG_GRAD(j) MG_NODE(kids[j])->grad
+#include "fused_chain_rule.h"
+
 static inline int mg_fused_backward(mg_node *out)
 {
-    int err = MG_OK;
-    const double g = out->grad;
-    const mg_nary *e = mg_op_layout[out->op] == MG_CHILD_LIST ? out->u.nary : NULL;
-    Py_ssize_t i = 0, n, t;
-    double a, total;
-    switch ((enum mg_op)out->op) {
-    case MG_DOT:
-        n = e->pairs;
-        for (i = 0; i < n; i++) {
-            mg_node *w = CHILD(e, i), *x = CHILD(e, n + i);
-            w->grad += x->data * g;
-            x->grad += w->data * g;
-        }
-        if (e->count > 2 * n)
-            CHILD(e, 2 * n)->grad += g;
-        return MG_OK;
-    case MG_SUM:
-        for (i = 0; i < e->count; i++)
-            CHILD(e, i)->grad += g;
-        return MG_OK;
-    case MG_RMS_SCALE:
-        /* the written-out chain: ** -0.5, + eps, * (1 / n), the sum, x * x */
-        a = (-0.5 * mg_pow(e->rms.mean_square + e->rms.eps, -1.5, &err)) * g;
-        a = mg_pow((double)e->count, -1.0, &err) * a;
-        if (err != MG_OK)
-            return err;
-        for (i = 0; i < e->count; i++) {
-            CHILD(e, i)->grad += CHILD(e, i)->data * a;
-            CHILD(e, i)->grad += CHILD(e, i)->data * a;
-        }
-        return MG_OK;
-    case MG_EXPSUM:
-        for (i = 0; i < e->count; i++)
-            CHILD(e, i)->grad += mg_shifted_exp(CHILD(e, i), e->exps.shift, &err) * g;
-        return err;
-    case MG_NLL:
-        /* total.log(): each exp gets g / total; minus (x_t - max): -g to x_t */
-        n = e->count - 1;
-        err = mg_as_index(CHILD(e, n)->data, n, &i);
-        if (err != MG_OK)
-            return err;
-        a = g / e->exps.total;
-        for (t = 0; t < n; t++)
-            CHILD(e, t)->grad += mg_shifted_exp(CHILD(e, t), e->exps.shift, &err) * a;
-        CHILD(e, i)->grad += -1.0 * g;
-        return err;
-    case MG_SOFTMAX:
-        /* e * total**-1: to e (an exp of x_i), and to total through ** -1 */
-        a = mg_softmax_numerator(out, &err);
-        if (err != MG_OK)
-            return err;
-        total = KID(out, 1)->data;
-        KID(out, 0)->grad += a * (mg_pow(total, -1.0, &err) * g);
-        KID(out, 1)->grad += (-1.0 * mg_pow(total, -2.0, &err)) * (a * g);
-        return err;
-    case MG_LOG_SOFTMAX:
-        /* (x_i - max) - total.log(): g to x_i, -g / total to total */
-        if (mg_expsum_of(out, &err) == NULL)
-            return err;
-        KID(out, 0)->grad += g;
-        KID(out, 1)->grad += (-1.0 * g) / KID(out, 1)->data;
-        return MG_OK;
-    case MG_EMBED:
-        n = e->count - 1;
-        err = mg_as_index(CHILD(e, n)->data, n, &i);
-        if (err == MG_OK)
-            CHILD(e, i)->grad += g;
-        return err;
-    MG_NOT_FUSED_CASES:
-        break;
-    }
-    return MG_ERR_NO_CASE;
+    return mg_fused_chain_rule(out, out->grad);
 }
 
 /* d out / d child, for each child, into d[0..count) (see ops.h). */

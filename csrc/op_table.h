@@ -18,14 +18,18 @@
  *   a, b   the operands' data (b: the second child's, or MG_POW's exponent)
  *   out    the result's data (in the local derivatives: it is computed first)
  *   err    an int * that a float_math.h helper sets to an mg_error code
+ * and the local derivatives in the vocabulary below (D_*), which also
+ * builds them as graphs.
  * From these rows ops.h generates each op's forward, its chain rule (the
  * local derivative times out.grad added to each child's grad: microgpt's
  * rule, `child.grad += local * out.grad`) and its _local_grads, and
  * unary_methods.c makes each unary op a Value method. The reference engine's op table
  * (micrograd_fast/reference/ops.py) has the same expressions, so the two
- * engines agree bit for bit. The fused ops keep hand-written cases
- * (fused.h). Every switch over op codes lists every code (no default:
- * -Werror=switch makes a missing case a compile error). Adding an op: a
+ * engines agree bit for bit; derivative_rules.c generates each op's
+ * derivative graph (grad's create_graph) from the same expressions. The
+ * fused ops keep hand-written cases (fused.h, derivative_rules.c). Every
+ * switch over op codes lists every code (no default: -Werror=switch makes a
+ * missing case a compile error). Adding an op: a
  * row here, a row in the reference's table, its method in _engine.pyi.
  */
 #ifndef MG_OP_TABLE_H
@@ -46,38 +50,77 @@ enum mg_children_layout {
  * in the node and not a child: never applied (NaN if it ever were). */
 #define MG_NOT_A_CHILD NAN
 
+/* The local derivatives are written in a small vocabulary that has two
+ * meanings: the doubles below (what ops.h's chain rules, _local_grads and
+ * grad's numbers compute), and nodes of the engine's ops (derivative_rules.c
+ * redefines each word to build the derivative as a graph, for grad with
+ * create_graph=True). So an op's derivative graph is its row, and adding an
+ * op is still one row here and one in the reference's table.
+ *   D_A, D_B, D_OUT   the first operand, the second (a child), the result
+ *   D_NUM(c)          a number, any C expression over a, b, out: a constant
+ *                     of the graph (MG_POW's exponent, a kink's slope)
+ *   D_ADD, D_SUB, D_MUL, D_NEG, D_DIV (Python's, ZeroDivisionError at 0),
+ *   D_POW(x, k) (k a number), D_POWV(x, y), D_LOG, D_SIN, D_COS
+ *   D_IF(c, x, y)     a branch taken on the numbers a, b, out: the graph
+ *                     holds only the branch taken (PyTorch's way at a kink)
+ * As doubles each word is the arithmetic the rows always had (x - y is
+ * x - y; the graph builds x + y * -1, the same bits), so the numbers are
+ * bit for bit micrograd's; as nodes a division is x * y ** -1, micrograd's
+ * own, within an ulp. */
+#define D_A a
+#define D_B b
+#define D_OUT out
+#define D_NUM(c) (c)
+#define D_ADD(x, y) ((x) + (y))
+#define D_SUB(x, y) ((x) - (y))
+#define D_MUL(x, y) ((x) * (y))
+#define D_NEG(x) (-(x))
+#define D_DIV(x, y) mg_divide((x), (y), err)
+#define D_POW(x, k) mg_pow((x), (k), err)
+#define D_POWV(x, y) mg_pow((x), (y), err)
+#define D_LOG(x) log(x)
+#define D_SIN(x) sin(x)
+#define D_COS(x) cos(x)
+#define D_IF(c, x, y) ((c) ? (x) : (y))
+
 /* X(code, _op, children, forward, d out / d a, d out / d b) */
 #define MG_BINARY_OPS(X)                                                                        \
-    X(MG_ADD,  "+",  MG_TWO_CHILDREN,      a + b,             1.0, 1.0)                         \
-    X(MG_MUL,  "*",  MG_TWO_CHILDREN,      a * b,             b,   a)                           \
+    X(MG_ADD,  "+",  MG_TWO_CHILDREN,      a + b,       D_NUM(1.0), D_NUM(1.0))                 \
+    X(MG_MUL,  "*",  MG_TWO_CHILDREN,      a * b,       D_B,        D_A)                        \
     /* a ** 2, _op '**2': x ** 0 has slope 0 everywhere (PyTorch's; no 0 ** -1 at 0) */          \
     X(MG_POW,  "**", MG_BASE_AND_EXPONENT, mg_pow(a, b, err),                                   \
-      b == 0.0 ? 0.0 : b * mg_pow(a, b - 1, err), MG_NOT_A_CHILD)                               \
-    X(MG_POWV, "**", MG_TWO_CHILDREN,      mg_pow(a, b, err), /* a ** b, b a Value */           \
-      b == 0.0 ? 0.0 : b * mg_pow(a, b - 1, err), mg_pow_exponent_slope(a, out))
+      D_IF(b == 0.0, D_NUM(0.0), D_MUL(D_NUM(b), D_POW(D_A, b - 1))), D_NUM(MG_NOT_A_CHILD))    \
+    /* a ** b, b a Value; d/db = out * log(a), PyTorch's 0 at a == 0, nan below */               \
+    X(MG_POWV, "**", MG_TWO_CHILDREN,      mg_pow(a, b, err),                                   \
+      D_IF(b == 0.0, D_NUM(0.0), D_MUL(D_B, D_POWV(D_A, D_SUB(D_B, D_NUM(1.0))))),              \
+      D_IF(a > 0.0 || isnan(a), D_MUL(D_OUT, D_LOG(D_A)), D_NUM(a == 0.0 ? 0.0 : NAN)))
 
 /* X(code, _op, children, forward, d out / d a, the Value method's docstring)
  * The forwards are Python's math functions, with their errors (mg_math_1);
  * the derivatives take PyTorch's value at a kink (slope 0 at 0 for relu and
  * abs) and at a pole (sqrt's inf at 0). */
 #define MG_UNARY_OPS(X)                                                                         \
-    X(MG_RELU,    "ReLU",    MG_ONE_CHILD, a < 0 ? 0.0 : a,           (double)(out > 0),        \
+    X(MG_RELU,    "ReLU",    MG_ONE_CHILD, a < 0 ? 0.0 : a,           D_NUM((double)(out > 0)), \
       "max(0, x), as micrograd's relu (a NaN stays NaN).")                                      \
-    X(MG_TANH,    "tanh",    MG_ONE_CHILD, tanh(a),                   1.0 - out * out,          \
+    X(MG_TANH,    "tanh",    MG_ONE_CHILD, tanh(a),                                             \
+      D_SUB(D_NUM(1.0), D_MUL(D_OUT, D_OUT)),                                                   \
       "The hyperbolic tangent, math.tanh(x).")                                                  \
-    X(MG_EXP,     "exp",     MG_ONE_CHILD, mg_math_1(a, exp, 1, err), out,                      \
+    X(MG_EXP,     "exp",     MG_ONE_CHILD, mg_math_1(a, exp, 1, err), D_OUT,                    \
       "e ** x, math.exp(x) (OverflowError past 709.78).")                                       \
-    X(MG_LOG,     "log",     MG_ONE_CHILD, mg_log(a, err),            mg_divide(1.0, a, err),   \
+    X(MG_LOG,     "log",     MG_ONE_CHILD, mg_log(a, err),            D_DIV(D_NUM(1.0), D_A),   \
       "The natural logarithm, math.log(x) (ValueError for x <= 0).")                            \
-    X(MG_SIGMOID, "sigmoid", MG_ONE_CHILD, mg_sigmoid(a),             out * (1.0 - out),        \
+    X(MG_SIGMOID, "sigmoid", MG_ONE_CHILD, mg_sigmoid(a),                                       \
+      D_MUL(D_OUT, D_SUB(D_NUM(1.0), D_OUT)),                                                   \
       "1 / (1 + e ** -x), computed so that it cannot overflow.")                                \
-    X(MG_SIN,     "sin",     MG_ONE_CHILD, mg_math_1(a, sin, 0, err), cos(a),                   \
+    X(MG_SIN,     "sin",     MG_ONE_CHILD, mg_math_1(a, sin, 0, err), D_COS(D_A),               \
       "The sine, math.sin(x) (ValueError for an infinite x).")                                  \
-    X(MG_COS,     "cos",     MG_ONE_CHILD, mg_math_1(a, cos, 0, err), -sin(a),                  \
+    X(MG_COS,     "cos",     MG_ONE_CHILD, mg_math_1(a, cos, 0, err), D_NEG(D_SIN(D_A)),        \
       "The cosine, math.cos(x) (ValueError for an infinite x).")                                \
-    X(MG_ABS,     "abs",     MG_ONE_CHILD, mg_math_1(a, fabs, 0, err), mg_sign(a),              \
+    X(MG_ABS,     "abs",     MG_ONE_CHILD, mg_math_1(a, fabs, 0, err), D_NUM(mg_sign(a)),       \
       "|x|, math.fabs(x), as abs(v) gives; its slope is 0 at 0.")                               \
-    X(MG_SQRT,    "sqrt",    MG_ONE_CHILD, mg_math_1(a, sqrt, 0, err), 0.5 / out,               \
+    /* 0.5 / out as C divides: a constant inf at 0 (where Python's division raises) */          \
+    X(MG_SQRT,    "sqrt",    MG_ONE_CHILD, mg_math_1(a, sqrt, 0, err),                          \
+      D_IF(out == 0.0, D_NUM(0.5 / out), D_DIV(D_NUM(0.5), D_OUT)),                             \
       "The square root, math.sqrt(x) (ValueError for x < 0).")
 
 /* X(code, _op, children): the fused ops (fused.h), one node where

@@ -14,3 +14,5 @@ int mg_threads_without_grad = 0;
 struct mg_last_reciprocal mg_last_reciprocal = {1.0, 1.0};
 
 struct mg_sort_scratch mg_sort_scratch = {0, {NULL, 0}, {NULL, 0}, {NULL, 0}};
+
+struct mg_grad_scratch mg_grad_scratch;  /* zero: every slot empty */

@@ -75,6 +75,19 @@ extern struct mg_sort_scratch {
     struct mg_spare saved_grads;   /* backward's grads, kept to put back after an error */
 } mg_sort_scratch;
 
+/* derivative_scratch.c: grad's scratch arrays, one per slot, kept from one
+ * call to the next (NULL while a grad holds it), so that a loop of grad
+ * calls neither maps fresh pages nor regrows its arrays each time. */
+enum {
+    MG_SCRATCH_ORDER, MG_SCRATCH_FIRST_KID, MG_SCRATCH_KID, MG_SCRATCH_STACK,
+    MG_SCRATCH_MARKS, MG_SCRATCH_TERMS, MG_SCRATCH_OFFSETS, MG_SCRATCH_FILLS,
+    MG_SCRATCH_KEPT, MG_SCRATCH_ADJOINTS, MG_SCRATCH_SUMS, MG_SCRATCH_REBUILT,
+    MG_SCRATCH_COUNT
+};
+extern struct mg_grad_scratch {
+    struct { void *p; size_t cap; /* bytes */ } slots[MG_SCRATCH_COUNT];
+} mg_grad_scratch;
+
 #if defined(__GNUC__) || defined(__clang__)
 #pragma GCC visibility pop
 #endif

@@ -213,3 +213,14 @@ def nll_rows(rows: list[Any], targets: list[Any]) -> list[Value] | None:
 
 def grad_enabled() -> bool: ...
 def set_grad_enabled(enabled: bool) -> None: ...
+
+# Derivatives (src/grad.pxi): PyTorch's torch.autograd.grad for Values.
+
+def grad(
+    outputs: Value | Sequence[Value],
+    inputs: Value | Sequence[Value],
+    grad_outputs: _Operand | Sequence[_Operand] | None = None,
+    create_graph: bool = False,
+    allow_unused: bool = False,
+) -> list[Value | None]:
+    """For each input, sum(grad_output * d output / d input); reads and writes no .grad."""

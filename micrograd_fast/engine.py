@@ -27,6 +27,8 @@ if TYPE_CHECKING:
     # engine's (micrograd_fast/_engine.pyi; the star brings exactly the stub's
     # public names, which stubtest holds to the module's); use() rebinds them
     # at run time.
+    from collections.abc import Sequence
+
     from . import _engine
     from ._engine import *  # noqa: F403
 
@@ -60,16 +62,22 @@ if TYPE_CHECKING:
         nll_rows = staticmethod(_engine.nll_rows)
         grad_enabled = staticmethod(_engine.grad_enabled)
         set_grad_enabled = staticmethod(_engine.set_grad_enabled)
+
+        @staticmethod
+        def grad(outputs: _engine.Value | Sequence[_engine.Value],
+                 inputs: _engine.Value | Sequence[_engine.Value],
+                 grad_outputs: float | _engine.Value | Sequence[float | _engine.Value] | None = None,
+                 create_graph: bool = False, allow_unused: bool = False) -> list[_engine.Value | None]: ...
 else:
     Engine = types.ModuleType  # at run time an engine is its module
 
 # what every engine exports (test_engine_contract holds both to it):
-# micrograd's Value, the op ids, the fused ops, the tape, and the kernels the
-# libraries call
+# micrograd's Value, the op ids, the fused ops, the tape, the kernels the
+# libraries call, and grad (PyTorch's autograd.grad; autodiff.py builds on it)
 API = (
     "Value", "OPS", "UNARY_OPS", "dot", "sum", "dense", "linear", "rmsnorm", "softmax", "log_softmax",
     "cross_entropy", "embedding", "DensePlan", "compile", "Tape", "BatchTape", "assign", "topo_order",
-    "zero_grads", "sgd_update", "adam_update", "nll_rows", "grad_enabled", "set_grad_enabled",
+    "zero_grads", "sgd_update", "adam_update", "nll_rows", "grad_enabled", "set_grad_enabled", "grad",
 )
 
 MODULES = {"compiled": "micrograd_fast._engine", "pure": "micrograd_fast.reference"}

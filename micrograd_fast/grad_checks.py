@@ -60,3 +60,14 @@ def numbers_only(op: str) -> TypeError:
     numbers, with no graph to differentiate again."""
     return TypeError(f"grad: create_graph=True over the custom op {op!r}, whose local grads are "
                      "numbers with no graph; its derivative cannot be differentiated again")
+
+
+def derivative_mismatch(check: str, failing: int, total: int, entry: str, analytic: float,
+                        numerical: float, atol: float, rtol: float) -> str:
+    """gradcheck's and gradgradcheck's report: how many entries fail
+    |analytic - numerical| <= atol + rtol * |numerical| (numpy's allclose,
+    PyTorch's test), and the worst of them."""
+    return (f"{check}: {failing} of {total} derivatives differ from central differences; the worst, "
+            f"{entry}: analytic {analytic!r}, numerical {numerical!r}, |difference| "
+            f"{abs(analytic - numerical):.6g} > atol + rtol * |numerical| = "
+            f"{atol + rtol * abs(numerical):.6g}")

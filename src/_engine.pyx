@@ -18,6 +18,7 @@ One module, split by job (the .pxi files are pasted in here by Cython):
   tape.pxi     topological order, Tape and compile, assign
   kernels.pxi  what the libraries run over many Values: optimizer updates,
                batch cross-entropy, the no_grad switch
+  grad.pxi     grad(outputs, inputs, ...): derivatives as numbers or graphs
 Its public names are exactly micrograd_fast.engine.API, as the reference's
 are (micrograd_fast/reference/); only micrograd_fast/engine.py imports
 either.
@@ -42,6 +43,7 @@ include "transformer.pxi"
 include "tape.pxi"
 include "batch_tape.pxi"
 include "kernels.pxi"
+include "grad.pxi"
 
 mg_value_type_ready(<PyTypeObject *>Value)  # before any Value exists; makes the op ids
 

@@ -166,3 +166,18 @@ cdef extern from "batch_run.h":
     mg_berror mg_batch_evaluate(mg_bstate *s, const double *X, Py_ssize_t B,
                                 const Py_ssize_t *outs, Py_ssize_t n_out, double *Y) nogil
     mg_berror mg_batch_backward(mg_bstate *s) nogil
+
+
+cdef extern from "derivative.h":
+    enum:
+        MG_GRAD_CUSTOM_OP, MG_GRAD_NUMBERS_ONLY
+    ctypedef struct mg_grad_request:
+        PyObject *const *outputs
+        Py_ssize_t n_outputs
+        PyObject *const *seed_values
+        const double *seed_numbers
+        PyObject *const *inputs
+        Py_ssize_t n_inputs
+        int create_graph
+    # 0, a refusal (> 0, the node in *bad), or -1 with an exception
+    int mg_grad(const mg_grad_request *request, PyObject **results, PyObject **bad) except -1

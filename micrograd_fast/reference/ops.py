@@ -10,7 +10,11 @@ A row is Op(name, arity, forward, local, domain, edges):
 - local(*inputs, out): d out / d input for each input, a tuple (microgpt's
   _local_grads), with PyTorch's value at a kink (abs and relu: 0 at 0).
   Every node applies microgpt's chain rule with it:
-  child.grad += local * out.grad;
+  child.grad += local * out.grad. Written with arithmetic that works on
+  numbers and on Values alike (number(), cos(), power() below), so the same
+  expression, called on the nodes, builds the derivative as a graph
+  (derivatives.py, grad with create_graph=True); a branch (a kink, x ** 0)
+  is taken on the numbers and its slope is a constant, as PyTorch's is;
 - domain: (lo, hi), where tests draw inputs; edges: inputs each tested
   exactly (kinks, the domain's ends, infinities, nan).
 
@@ -47,6 +51,22 @@ class Op(namedtuple("Op", "name arity forward local domain edges")):
             child.grad += local * g
 
 
+def number(x):
+    """x's number: x itself, or a Value's data (a branch of a local is taken
+    on the numbers, also when it builds a derivative graph)."""
+    return x if type(x) is float else x.data
+
+
+def _math_or_method(name):
+    """math.<name> on a number; the Value method of that op on a Value (a
+    node of a derivative graph)."""
+    function = getattr(math, name)
+    return lambda x: function(x) if type(x) is float else getattr(x, name)()
+
+
+cos, sin, log = _math_or_method("cos"), _math_or_method("sin"), _math_or_method("log")
+
+
 def float_pow(base, exponent):
     """base ** exponent as Python floats compute it (ZeroDivisionError,
     OverflowError), but a ValueError where Python would go complex."""
@@ -64,20 +84,35 @@ def sigmoid(x):
     return e / (1.0 + e)
 
 
+def power(base, exponent):
+    """float_pow on numbers; base ** exponent on Values (a pow or powv node,
+    whose forward is float_pow)."""
+    return float_pow(base, exponent) if type(base) is float else base**exponent
+
+
 def pow_exponent_slope(base, out):
     """d(base ** e)/de = out * log(base), with PyTorch's values where the log
     is not real: 0 at base 0, nan for a negative base."""
-    if base > 0 or math.isnan(base):
-        return out * math.log(base)
-    if base == 0:
+    x = number(base)
+    if x > 0 or math.isnan(x):
+        return out * log(base)
+    if x == 0:
         return 0.0
     return nan
 
 
 def half_over(out):
     """0.5 / out as C divides: +-inf at +-0 (torch's slope of sqrt at 0),
-    where Python's float division raises."""
-    return 0.5 / out if out != 0 else math.copysign(inf, out)
+    where Python's float division raises; there the slope of a derivative
+    graph is that constant too."""
+    x = number(out)
+    return 0.5 / out if x != 0 else math.copysign(inf, x)
+
+
+def sign(x):
+    """abs's slope: PyTorch's sign, 0 at 0 and nan at nan."""
+    x = number(x)
+    return 1.0 if x > 0 else -1.0 if x < 0 else 0.0 if x == 0 else nan
 
 
 EDGES = (0.0, -0.0, inf, -inf, nan)  # every op is tested at these
@@ -91,17 +126,17 @@ OPERATORS = {
               lambda a, b, out: (b, a),
               (-10.0, 10.0), ((0.0, inf), (-0.0, 0.0), (nan, 0.0), (1e200, 1e200))),
     "pow": Op("**", 1, lambda a, e: float_pow(a, e),
-              lambda a, e, out: (0.0 if e == 0 else e * float_pow(a, e - 1),),
+              lambda a, e, out: (0.0 if e == 0 else e * power(a, e - 1),),
               (0.1, 10.0), ((0.0, -1.0), (-8.0, 1 / 3), (0.0, 0.0), (nan, 0.0), (1e200, 2.0))),
     "powv": Op("**", 2, lambda a, b: float_pow(a, b),
-               lambda a, b, out: (0.0 if b == 0 else b * float_pow(a, b - 1), pow_exponent_slope(a, out)),
+               lambda a, b, out: (0.0 if number(b) == 0 else b * power(a, b - 1), pow_exponent_slope(a, out)),
                (0.1, 5.0), ((0.0, 2.0), (-2.0, 3.0), (2.0, 0.5), (-1.0, 0.5), (0.0, -1.0))),
 }
 
 # the one-child ops, each a method of Value by its id: v.relu(), v.sin()
 UNARY = {
     "relu": Op("ReLU", 1, lambda a: 0.0 if a < 0 else a,
-               lambda a, out: (float(out > 0),),
+               lambda a, out: (float(number(out) > 0),),
                (-5.0, 5.0), EDGES + (1.0, -1.0)),
     "tanh": Op("tanh", 1, math.tanh,
                lambda a, out: (1.0 - out * out,),
@@ -116,13 +151,13 @@ UNARY = {
                   lambda a, out: (out * (1.0 - out),),
                   (-20.0, 20.0), EDGES + (40.0, -40.0, -800.0)),
     "sin": Op("sin", 1, math.sin,
-              lambda a, out: (math.cos(a),),
+              lambda a, out: (cos(a),),
               (-10.0, 10.0), EDGES + (math.pi, 1e300)),
     "cos": Op("cos", 1, math.cos,
-              lambda a, out: (-math.sin(a),),
+              lambda a, out: (-sin(a),),
               (-10.0, 10.0), EDGES + (math.pi, 1e300)),
     "abs": Op("abs", 1, math.fabs,
-              lambda a, out: (1.0 if a > 0 else -1.0 if a < 0 else 0.0 if a == 0 else nan,),
+              lambda a, out: (sign(a),),
               (-5.0, 5.0), EDGES + (1.0, -1.0)),
     "sqrt": Op("sqrt", 1, math.sqrt,
                lambda a, out: (half_over(out),),

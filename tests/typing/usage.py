@@ -163,6 +163,33 @@ def grad_mode() -> None:
     assert_type(evaluate(Value(1.0)), float)
 
 
+def derivatives() -> None:
+    """grad (PyTorch's autograd.grad), derivatives of derivatives, and the
+    checks built on it."""
+    x, y = Value(0.5), Value(-1.5)
+    f = (x * y).tanh() + x**3
+    dx, dy = mf.grad(f, [x, y])
+    assert_type(dx, Value)
+    assert_type(mf.grad([f, x * 2], [x], [1.0, Value(2.0)]), list[Value])
+    [d1] = mf.grad(f, [x], create_graph=True)
+    [d2] = mf.grad(d1, [x])
+    assert_type(d2.data, float)
+    maybe = mf.grad(f, [x, Value(0.0)], allow_unused=True)
+    assert_type(maybe, list[Optional[Value]])
+    assert maybe[1] is None
+    assert_type(mf.hessian(f, [x, y]), list[list[float]])
+    assert_type(mf.hvp(f, [x, y], [1.0, 0.0]), list[float])
+
+    def fn(a: Value, b: Value) -> Value:
+        return (a * b).sin()
+    assert_type(mf.gradcheck(fn, [x, y]), bool)
+    assert_type(mf.gradgradcheck(fn, [x, y], eps=1e-5, raise_exception=False), bool)
+    try:
+        mf.gradcheck(lambda a: Value(a.data, (a,), (2.0,)), [x])
+    except mf.GradcheckError as exc:
+        assert_type(exc, mf.GradcheckError)
+
+
 def libraries() -> None:
     X, y = datasets.make_moons(20, noise=0.1, seed=0)
     model = nn.MLP(2, [4, 1])
@@ -213,11 +240,13 @@ def rejected() -> None:
     Value(1.0).relu(2)  # type: ignore[call-arg]
     mf.cross_entropy([Value(1.0)], 0.5)  # type: ignore[arg-type]
     mf.compile([Value(1.0)])  # type: ignore[arg-type]
+    mf.grad(Value(1.0), [1.0])  # type: ignore[list-item]
+    mf.hessian([Value(1.0)], [Value(1.0)])  # type: ignore[arg-type]
 
 
 def main() -> None:
     for part in (readme, numbers_on_either_side, op_table, properties, micrograd_custom_op, microgpt,
-                 fused_ops, tapes, grad_mode, libraries, subclassing):
+                 fused_ops, tapes, grad_mode, derivatives, libraries, subclassing):
         part()
 
 
