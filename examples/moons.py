@@ -6,7 +6,6 @@
 import argparse
 import random
 
-
 import micrograd_fast as mf
 from micrograd_fast import losses, nn, viz
 from micrograd_fast.datasets import make_moons
