@@ -165,7 +165,7 @@ def main() -> None:
     for step in bar:
         if args.batch > 1:  # one replay of the length's tape over every name in the batch
             batch = batches[step % len(batches)]
-            tape = cast(engine.BatchTape, tapes[len(batch[0]) - 1].tape)
+            tape = cast("engine.BatchTape", tapes[len(batch[0]) - 1].tape)
             losses.append(float(tape.forward(batch).mean()))
             tape.backward("mean")
         elif args.eager:
@@ -177,7 +177,7 @@ def main() -> None:
             doc = tokenized[step % len(tokenized)]
             graph = tapes[len(doc) - 1]
             mf.assign(graph.inputs, doc)
-            losses.append(cast(engine.Tape, graph.tape).forward())
+            losses.append(cast("engine.Tape", graph.tape).forward())
             graph.tape.backward()
         opt.lr = 0.01 * (1 - step / args.steps)  # microgpt's linear decay
         opt.step()
