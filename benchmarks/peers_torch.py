@@ -61,7 +61,7 @@ def digits(batches, lr=1e-2):
         return None
     model = mlp(torch, [64, 32, 10])
     opt = torch.optim.Adam(model.parameters(), lr=lr)
-    data = [(torch.tensor(X), torch.tensor(y)) for X, y in batches]
+    data = [(torch.tensor(X), torch.tensor(y).long()) for X, y in batches]  # class indices
     turn = iter(range(10**12))
 
     def step():
