@@ -110,7 +110,7 @@ def plot_misclassified(X: Array, y: Array, predicted: Array, path: str, most: in
     wrong = np.flatnonzero(predicted != y)[:most]
     columns = 8
     rows = max(1, -(-len(wrong) // columns))
-    fig = Figure(figsize=(columns * 1.2, rows * 1.45 + 0.5))
+    fig = Figure(figsize=(columns * 1.2, rows * 1.6 + 0.5))
     fig.suptitle(f"misclassified test digits: {len(np.flatnonzero(predicted != y))} of {len(y)}"
                  + (f" (first {most} shown)" if len(wrong) == most else ""))
     for k in range(rows * columns):
@@ -119,7 +119,7 @@ def plot_misclassified(X: Array, y: Array, predicted: Array, path: str, most: in
         if k < len(wrong):
             i = wrong[k]
             ax.imshow(X[i].reshape(8, 8), cmap="gray_r", vmin=0, vmax=1)
-            ax.set_title(f"true {int(y[i])}, said {int(predicted[i])}", fontsize=8)
+            ax.set_title(f"true {int(y[i])}\npredicted {int(predicted[i])}", fontsize=8)
     fig.savefig(path, dpi=100, bbox_inches="tight")
 
 
