@@ -9,6 +9,7 @@ thread (adapters.torch_or_none); on_threads() gives a run all of them for
 its own duration only, so that the rows interleaved beside it are unchanged.
 """
 
+import math
 import os
 import time
 
@@ -200,11 +201,14 @@ def pinn(points, width=16, lr=1e-2):
     x = torch.tensor(points, dtype=torch.float64).reshape(-1, 1).requires_grad_(True)
     zero = torch.zeros(1, 1, dtype=torch.float64, requires_grad=True)
 
+    def net(t):  # examples/pinn.py's Net maps [0, 2 pi] to [-1, 1] first, inside the graph
+        return model(t * (1 / math.pi) - 1.0)
+
     def step():
-        u = model(x)
+        u = net(x)
         du = torch.autograd.grad(u.sum(), x, create_graph=True)[0]
         d2u = torch.autograd.grad(du.sum(), x, create_graph=True)[0]
-        u0 = model(zero)
+        u0 = net(zero)
         du0 = torch.autograd.grad(u0.sum(), zero, create_graph=True)[0]
         loss = ((d2u + u) ** 2).mean() + (u0**2).sum() + ((du0 - 1) ** 2).sum()
         opt.zero_grad()

@@ -215,14 +215,16 @@ def digits_step(s):
 
 def gpt_batch_step(s):
     """examples/gpt.py's model, per name: one name per step on the scalar
-    tape (the baseline), and 16 same-length names per step on the batched
-    tape and in PyTorch batched."""
+    tape (the baseline) and on the batched tape, and 16 same-length names
+    per step on the batched tape and in PyTorch batched."""
     if adapters.compiled is None:
         return []
     docs, vocab_size = adapters.gpt_documents(count=64)
     groups = [docs[i:i + 16] for i in range(0, len(docs) - 15, 16)]
     _, _, weights = adapters.gpt_fused_model(vocab_size)
-    runs = timed_steps({"tape": adapters.gpt_fused(docs, vocab_size, taped=True)})
+    # today's scalar tape, and the batched tape fed one name a step (its fast path for one example)
+    runs = timed_steps({"tape": adapters.gpt_fused(docs, vocab_size, taped=True),
+                        "batch of 1": batched.gpt([[doc] for doc in docs], vocab_size, 1)})
     batch_steps = threaded("batched", lambda n: batched.gpt(groups, vocab_size, n))
     batch_steps.update(threaded("torch", lambda n: peers_torch.gpt_batch(groups, weights)))
     runs.update(per(torch_on(timed_steps(batch_steps)), 16))
