@@ -7,7 +7,9 @@ evaluation) of a task, written the way each of them is used.
     nn          micrograd_fast.nn on the compiled engine (fused dot/sum nodes)
     tape        the same graph compiled once to a tape and replayed
     tensor      micrograd_fast.tensor (numpy arrays)
-    torch       PyTorch, float64, one thread
+    torch       PyTorch, float64, one thread ("torch 2": on two)
+    batched     the graph of one example replayed over the batch (batched.py)
+    jax         JAX jit, float64 (peers_jax.py)
 
 Each maker returns a zero-argument step (the mesh makers: a run returning
 seconds per point), or None when its engine or framework is not installed
