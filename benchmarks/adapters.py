@@ -7,7 +7,7 @@ evaluation) of a task, written the way each of them is used.
     nn          micrograd_fast.nn on the compiled engine (fused dot/sum nodes)
     tape        the same graph compiled once to a tape and replayed
     tensor      micrograd_fast.tensor (numpy arrays)
-    torch       PyTorch, float64, one thread ("torch 2": on two)
+    torch       PyTorch, float64, one thread ("torch N": on all N cores)
     batched     the graph of one example replayed over the batch (batched.py)
     jax         JAX jit, float64 (peers_jax.py)
 
