@@ -265,11 +265,14 @@ def demo_hessian(s):
 
 def pinn_step(s):
     """examples/pinn.py: u'' = -u at 32 points, MLP 1-16-16-1 tanh, Adam:
-    our tape of the loss (u'' built by mf.grad) against PyTorch eager."""
+    our tape of the loss (u'' built by mf.grad), the residual batched over
+    the points, and PyTorch eager."""
     import numpy as np
 
     points = batched.example("pinn").collocation(32)
-    steps = {"tape": batched.pinn(points), "torch": peers_torch.pinn(np.array(points))}
+    steps = {"tape": batched.pinn(points)}
+    steps["batched"] = batched.pinn(points, batched=True)
+    steps["torch"] = peers_torch.pinn(np.array(points))
     return measure("PINN step (32 points, Adam)", timed_steps(steps), s.repeats, "torch")
 
 

@@ -5,7 +5,12 @@ own derivatives: mf.grad(..., create_graph=True) builds du/dx and d2u/dx2 as
 graphs of ordinary ops, so the loss can be differentiated again for its
 parameters, and since its structure is fixed it is recorded once as a tape.
 
-    python examples/pinn.py [--steps 3000] [--points 32] [--out pinn.png]
+    python examples/pinn.py [--steps 3000] [--points 32] [--batched] [--out pinn.png]
+
+--batched records the residual's graph for ONE x instead and replays it over
+the points as a batched tape (compile(..., batch=[x])), beside a small tape of
+the initial conditions: the same loss and numbers to rounding, the points
+computed side by side.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ import random
 import time
 
 import micrograd_fast as mf
-from micrograd_fast import optim
+from micrograd_fast import engine, optim
 
 Layer = tuple[list[list[mf.Value]], list[mf.Value]]  # weight rows and biases
 
@@ -66,6 +71,27 @@ def loss_graph(net: Net, points: list[float]) -> mf.Value:
     return mf.sum(residuals, 0.0) * (1 / len(points)) + u0**2 + (du0 - 1.0) ** 2
 
 
+class BatchedLoss:
+    """The same loss as two tapes: the squared residual at one x, batched
+    over the points (its backward("mean") is the mean's gradient), and the
+    initial conditions."""
+
+    def __init__(self, net: Net, points: list[float]):
+        x = mf.Value(0.0)
+        u, _, d2u = derivatives(net, x)
+        self.residuals = mf.compile((d2u + u) ** 2, batch=[x])
+        u0, du0, _ = derivatives(net, mf.Value(0.0))
+        self.initial = mf.compile(u0**2 + (du0 - 1.0) ** 2)
+        self.X = [[p] for p in points]
+
+    def forward(self) -> float:
+        return float(self.residuals.forward(self.X).mean()) + self.initial.forward()
+
+    def backward(self) -> None:
+        self.residuals.backward("mean")
+        self.initial.backward()
+
+
 def collocation(n: int) -> list[float]:
     """n points spread evenly over [0, 2 pi]."""
     return [2 * math.pi * (i + 0.5) / n for i in range(n)]
@@ -76,6 +102,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=3000)
     parser.add_argument("--points", type=int, default=32, help="collocation points")
     parser.add_argument("--lr", type=float, default=1e-2)
+    parser.add_argument("--batched", action="store_true", help="the residual for one x, batched over the points")
     parser.add_argument("--out", default="pinn.png", help="the learned curve against sin")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
@@ -83,10 +110,15 @@ def main() -> None:
 
     net = Net(seed=args.seed)
     params = net.parameters()
-    loss = loss_graph(net, collocation(args.points))
-    tape = mf.compile(loss)  # the derivative graphs are ordinary nodes: one tape of it all
+    tape: engine.Tape | BatchedLoss
+    if args.batched:
+        tape = BatchedLoss(net, collocation(args.points))
+        size = f"a batched tape of {len(tape.residuals)} nodes per point"
+    else:
+        tape = mf.compile(loss_graph(net, collocation(args.points)))  # derivative graphs are ordinary nodes
+        size = f"a tape of {len(tape)} nodes"
     opt = optim.Adam(params, lr=args.lr)
-    print(f"{len(params)} parameters, {args.points} collocation points, a tape of {len(tape)} nodes")
+    print(f"{len(params)} parameters, {args.points} collocation points, {size}")
 
     history: list[float] = []
     start = time.perf_counter()

@@ -68,11 +68,13 @@ def test_digits_reaches_95_percent(tmp_path):
         assert (tmp_path / picture).stat().st_size > 1000
 
 
-def test_pinn_learns_sine(tmp_path):
-    """The default run's curve is within 0.05 of sin x everywhere on [0, 2 pi]."""
-    for module in ("matplotlib", "tqdm"):
+@pytest.mark.parametrize("mode", [[], ["--batched"]])
+def test_pinn_learns_sine(tmp_path, mode):
+    """The default run's curve is within 0.05 of sin x everywhere on [0, 2 pi],
+    from the whole loss's tape and from the residual batched over the points."""
+    for module in ("numpy", "matplotlib", "tqdm"):
         pytest.importorskip(module)
-    out = run_example(tmp_path, "pinn.py")
+    out = run_example(tmp_path, "pinn.py", *mode)
     error = float(re.search(r"max \|u - sin\| on \[0, 2 pi\]: ([\d.]+)", out).group(1))
     assert error < 0.05, out
     assert (tmp_path / "pinn.png").stat().st_size > 1000
