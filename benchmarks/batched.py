@@ -194,17 +194,17 @@ def demo_hessian(X, y):
 # --- the PINN: examples/pinn.py's loss (u and its derivatives at the points), taped -----
 
 
-def pinn(points, lr=1e-2, batched=False):
+def pinn(points, lr=1e-2, threads=None):
     """The whole loss as one scalar tape, or examples/pinn.py's BatchedLoss:
     the residual's graph for one x as a batched tape over the points beside
-    a scalar tape of the initial conditions (the same loss)."""
-    if grad_available() is None or (batched and batched_available() is None):
+    a scalar tape of the initial conditions (the same loss), on `threads`."""
+    if grad_available() is None or (threads and batched_available() is None):
         return None
     module = example("pinn")
     with live(compiled):
         net = module.Net()
-        if batched:
-            tape = module.BatchedLoss(net, list(points))
+        if threads:
+            tape = module.BatchedLoss(net, list(points), threads)
         else:
             tape = compiled.compile(module.loss_graph(net, list(points)))
     opt = optim.Adam(net.parameters(), lr=lr)

@@ -271,7 +271,7 @@ def pinn_step(s):
 
     points = batched.example("pinn").collocation(32)
     steps = {"tape": batched.pinn(points)}
-    steps["batched"] = batched.pinn(points, batched=True)
+    steps.update(threaded("batched", lambda n: batched.pinn(points, threads=n)))
     steps["torch"] = peers_torch.pinn(np.array(points))
     return measure("PINN step (32 points, Adam)", timed_steps(steps), s.repeats, "torch")
 

@@ -76,10 +76,10 @@ class BatchedLoss:
     over the points (its backward("mean") is the mean's gradient), and the
     initial conditions."""
 
-    def __init__(self, net: Net, points: list[float]):
+    def __init__(self, net: Net, points: list[float], threads: int | None = None):
         x = mf.Value(0.0)
         u, _, d2u = derivatives(net, x)
-        self.residuals = mf.compile((d2u + u) ** 2, batch=[x])
+        self.residuals = mf.compile((d2u + u) ** 2, batch=[x], threads=threads)
         u0, du0, _ = derivatives(net, mf.Value(0.0))
         self.initial = mf.compile(u0**2 + (du0 - 1.0) ** 2)
         self.X = [[p] for p in points]
