@@ -85,7 +85,7 @@ class BatchedLoss:
         self.X = [[p] for p in points]
 
     def forward(self) -> float:
-        return float(self.residuals.forward(self.X).mean()) + self.initial.forward()
+        return float(self.residuals.forward(self.X).mean() + self.initial.forward())
 
     def backward(self) -> None:
         self.residuals.backward("mean")
@@ -112,11 +112,11 @@ def main() -> None:
     params = net.parameters()
     tape: engine.Tape | BatchedLoss
     if args.batched:
-        tape = BatchedLoss(net, collocation(args.points))
-        size = f"a batched tape of {len(tape.residuals)} nodes per point"
+        batched = BatchedLoss(net, collocation(args.points))
+        tape, size = batched, f"a batched tape of {len(batched.residuals)} nodes per point"
     else:
-        tape = mf.compile(loss_graph(net, collocation(args.points)))  # derivative graphs are ordinary nodes
-        size = f"a tape of {len(tape)} nodes"
+        whole = mf.compile(loss_graph(net, collocation(args.points)))  # derivative graphs are ordinary nodes
+        tape, size = whole, f"a tape of {len(whole)} nodes"
     opt = optim.Adam(params, lr=args.lr)
     print(f"{len(params)} parameters, {args.points} collocation points, {size}")
 
