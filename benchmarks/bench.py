@@ -37,6 +37,9 @@ import os
 # engine under test on a small machine, and torch is pinned to one in adapters
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
+# and JAX's XLA on one thread: its CPU thread pool otherwise keeps spinning
+# after a step returns, and the rows timed after it run on a busy core
+os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1")
 
 import argparse  # noqa: E402
 import gc  # noqa: E402

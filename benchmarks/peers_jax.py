@@ -7,6 +7,7 @@ Each maker returns a zero-argument step (the mesh maker: a run returning
 seconds per point), or None when jax is not installed. Every step blocks on
 its result: JAX dispatches asynchronously, and an unawaited step times only
 the dispatch. The first call compiles; the harness's warm-up run takes it.
+bench.py puts XLA on one thread (XLA_FLAGS) before jax is imported.
 """
 
 import time
