@@ -7,7 +7,9 @@ evaluation) of a task, written the way each of them is used.
     nn          micrograd_fast.nn on the compiled engine (fused dot/sum nodes)
     tape        the same graph compiled once to a tape and replayed
     tensor      micrograd_fast.tensor (numpy arrays)
-    torch       PyTorch, float64, one thread
+    torch       PyTorch, float64, one thread ("torch N": on all N cores)
+    batched     the graph of one example replayed over the batch (batched.py)
+    jax         JAX jit, float64 (peers_jax.py)
 
 Each maker returns a zero-argument step (the mesh makers: a run returning
 seconds per point), or None when its engine or framework is not installed
@@ -84,16 +86,20 @@ def live(kernels):
         facade.use(previous)
 
 
-# The peer frameworks that get rows when installed: module -> the extra of
-# micrograd_fast (pyproject.toml) that pins the version the README measured.
-PEERS = {"torch": "torch"}
+# What gets rows only when installed: module -> (the rows it brings, how to
+# install it). torch's version is the one the README measured, pinned by
+# micrograd_fast's "torch" extra (pyproject.toml); jax is in no extra (CI
+# installs none of it); scikit-learn's digits are in the bench extra.
+PEERS = {"torch": ("torch", lambda: pinned("torch")),
+         "jax": ("jax", lambda: "jax jaxlib"),
+         "sklearn": ("digits", lambda: "scikit-learn")}
 
 
 def missing_peers():
-    """One line per peer framework not installed here (its rows are left out
-    of the table), saying how to add it."""
-    return [f"{module} is not installed, so the table has no {module} rows: pip install {pinned(extra)}"
-            for module, extra in PEERS.items() if importlib.util.find_spec(module) is None]
+    """One line per peer not installed here (its rows are left out of the
+    table), saying how to add it."""
+    return [f"{module} is not installed, so the table has no {rows} rows: pip install {install()}"
+            for module, (rows, install) in PEERS.items() if importlib.util.find_spec(module) is None]
 
 
 def pinned(extra):

@@ -20,6 +20,11 @@ by name and micrograd_fast is whatever pip installed.
     adapters.py   each engine and framework doing a workload's task: upstream
                   micrograd, our two engines, micrograd_fast.nn, the tape,
                   micrograd_fast.tensor, PyTorch
+    batched.py    our batched tapes (compile(root, batch=inputs, threads=n))
+                  and second derivatives (grad, hvp, hessian) doing theirs
+    peers_torch.py, peers_jax.py
+                  PyTorch (one thread and all) and JAX (jit), float64, doing
+                  the batched and second-order workloads' tasks
     fixtures.py   the programs timed as their authors write them: micrograd's
                   demo, its nn.py over any Value, a microgpt-shaped GPT (the
                   tests import them too; they are not in the package)
@@ -32,6 +37,9 @@ import os
 # engine under test on a small machine, and torch is pinned to one in adapters
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
+# and JAX's XLA on one thread: its CPU thread pool otherwise keeps spinning
+# after a step returns, and the rows timed after it run on a busy core
+os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1")
 
 import argparse  # noqa: E402
 import gc  # noqa: E402

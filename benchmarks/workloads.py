@@ -8,9 +8,12 @@ import gc
 import time
 
 import adapters
+import batched
 import fixtures
 import memory
-from harness import measure, timed_steps
+import peers_jax
+import peers_torch
+from harness import measure, timed, timed_steps
 
 ENGINES = adapters.engines()  # name -> Value class: upstream, reference, compiled
 # speed-ups are against upstream micrograd where it can run the workload
@@ -158,11 +161,74 @@ def yinyang_taped(s):
     return measure("yin-yang step, taped on both", timed_steps(steps), s.repeats, "reference")
 
 
+THREADS = peers_torch.all_threads()  # the "all threads" rows; none when there is one core
+
+
+def threaded(name, make):
+    """{name: make(1)}, and {f"{name} {THREADS}": make(THREADS)} beside it
+    when there is more than one core: a row per thread count."""
+    steps = {name: make(1)}
+    if THREADS > 1:
+        steps[f"{name} {THREADS}"] = make(THREADS)
+    return steps
+
+
+def torch_on(runs):
+    """The runs named "torch N" get torch's pool widened to N threads for
+    their own duration (peers_torch.on_threads); the others stay on one."""
+    return {name: peers_torch.on_threads(run, int(name.split()[1])) if name.startswith("torch ") else run
+            for name, run in runs.items()}
+
+
+def per(runs, count):
+    """Each run's seconds divided by count (per name of a batch of count)."""
+    def divided(run):
+        def run_per():
+            t = run()
+            return None if t is None else t / count
+        return run_per
+    return {name: None if run is None else divided(run) for name, run in runs.items()}
+
+
 def yinyang_large(s):
+    """1,000 points: the scalar tape, the batched tape of one point's loss on
+    one thread and on all, the tensor engine, PyTorch on one and all, JAX."""
     X, y = adapters.yinyang(1250)
-    steps = {"tape": adapters.yinyang_scalar(adapters.compiled, X, y, taped=True),
-             "tensor": adapters.yinyang_tensor(X, y), "torch": adapters.yinyang_torch(X, y)}
-    return measure("yin-yang step (1000 points, AdamW)", timed_steps(steps), s.repeats, "torch")
+    steps = {"tape": adapters.yinyang_scalar(adapters.compiled, X, y, taped=True)}
+    steps.update(threaded("batched", lambda n: batched.yinyang(X, y, n)))
+    steps["tensor"] = adapters.yinyang_tensor(X, y)
+    steps.update(threaded("torch", lambda n: adapters.yinyang_torch(X, y)))
+    steps["jax"] = peers_jax.yinyang(X, y)
+    return measure("yin-yang step (1000 points, AdamW)", torch_on(timed_steps(steps)), s.repeats, "torch")
+
+
+def digits_step(s):
+    """scikit-learn's digits, MLP 64-32-10, one Adam step on a minibatch of
+    128 (no rows without scikit-learn: bench.py says how to add it)."""
+    batches = batched.digits_data(128)
+    if batches is None:
+        return []
+    steps = threaded("batched", lambda n: batched.digits(batches, n))
+    steps.update(threaded("torch", lambda n: peers_torch.digits(batches)))
+    return measure("digits step (128 images, Adam)", torch_on(timed_steps(steps)), s.repeats, "torch")
+
+
+def gpt_batch_step(s):
+    """examples/gpt.py's model, per name: one name per step on the scalar
+    tape (the baseline) and on the batched tape, and 16 same-length names
+    per step on the batched tape and in PyTorch batched."""
+    if adapters.compiled is None:
+        return []
+    docs, vocab_size = adapters.gpt_documents(count=64)
+    groups = [docs[i:i + 16] for i in range(0, len(docs) - 15, 16)]
+    _, _, weights = adapters.gpt_fused_model(vocab_size)
+    # today's scalar tape, and the batched tape fed one name a step (its fast path for one example)
+    runs = timed_steps({"tape": adapters.gpt_fused(docs, vocab_size, taped=True),
+                        "batch of 1": batched.gpt([[doc] for doc in docs], vocab_size, 1)})
+    batch_steps = threaded("batched", lambda n: batched.gpt(groups, vocab_size, n))
+    batch_steps.update(threaded("torch", lambda n: peers_torch.gpt_batch(groups, weights)))
+    runs.update(per(torch_on(timed_steps(batch_steps)), 16))
+    return measure("GPT step per name (16 6-letter names)", runs, s.repeats, "tape")
 
 
 def mesh(s):
@@ -171,7 +237,43 @@ def mesh(s):
     xs = np.linspace(-2, 3, int(round((2_500 if s.quick else 10_000) ** 0.5)))
     points = np.array([[a, b] for a in xs for b in xs])
     runs = {"upstream": adapters.mesh_upstream(points), "tape": adapters.mesh_tape(points)}
-    return measure("mesh evaluation (per point)", runs, s.repeats, BASELINE)
+    runs.update(threaded("batched", lambda n: batched.mesh(points, n)))
+    runs.update(threaded("torch", lambda n: peers_torch.mesh(points)))
+    runs["jax"] = peers_jax.mesh(points)
+    return measure("mesh evaluation (per point)", torch_on(runs), s.repeats, BASELINE)
+
+
+def demo_hvp(s):
+    """micrograd's demo loss (hinge + L2, 100 moons points): H v over its 337
+    parameters. Ours: mf.hvp, and the graph of v . grad taped; torch:
+    autograd.grad twice; jax: jit(jvp(grad))."""
+    X, y = fixtures.moons()
+    steps = {"hvp": batched.demo_hvp(X, y, taped=False), "hvp tape": batched.demo_hvp(X, y, taped=True),
+             "torch": peers_torch.demo_hvp(X, y), "jax": peers_jax.demo_hvp(X, y)}
+    return measure("demo loss Hessian-vector product", timed_steps(steps), s.repeats, "torch")
+
+
+def demo_hessian(s):
+    """The same loss's full 337 x 337 Hessian: mf.hessian, torch.func.hessian,
+    jit(jax.hessian). One call per run: each takes milliseconds."""
+    X, y = fixtures.moons()
+    steps = {"hessian": batched.demo_hessian(X, y), "torch": peers_torch.demo_hessian(X, y),
+             "jax": peers_jax.demo_hessian(X, y)}
+    runs = {name: None if step is None else timed(step, budget=0.0) for name, step in steps.items()}
+    return measure("demo loss full Hessian (337 x 337)", runs, max(3, s.repeats // 2), "torch")
+
+
+def pinn_step(s):
+    """examples/pinn.py: u'' = -u at 32 points, MLP 1-16-16-1 tanh, Adam:
+    our tape of the loss (u'' built by mf.grad), the residual batched over
+    the points, and PyTorch eager."""
+    import numpy as np
+
+    points = batched.example("pinn").collocation(32)
+    steps = {"tape": batched.pinn(points)}
+    steps.update(threaded("batched", lambda n: batched.pinn(points, threads=n)))
+    steps["torch"] = peers_torch.pinn(np.array(points))
+    return measure("PINN step (32 points, Adam)", timed_steps(steps), s.repeats, "torch")
 
 
 def deep_chain(s):
@@ -210,4 +312,5 @@ def gpt_step(s):
 
 
 WORKLOADS = [per_op, backward, memory_per_node, moons_step, yinyang_step, yinyang_taped,
-             yinyang_large, mesh, deep_chain, microgpt_step, gpt_step]
+             yinyang_large, digits_step, mesh, deep_chain, microgpt_step, gpt_step, gpt_batch_step,
+             demo_hvp, demo_hessian, pinn_step]

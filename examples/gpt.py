@@ -3,11 +3,13 @@ wide, 4 heads, ~4,200 parameters), built from micrograd_fast's fused ops and
 trained one name per Adam step, replayed from a tape per name length.
 
     pip install ".[examples]"
-    python examples/gpt.py [--steps 1000] [--data FILE] [--eager] [--plot PATH]
+    python examples/gpt.py [--steps 1000] [--data FILE] [--eager] [--batch 16] [--plot PATH]
 
 The names are the US census first names of the `names` package, or one per
 line from --data FILE. --eager builds every step's graph anew instead of
-replaying a tape: the same numbers, slower.
+replaying a tape: the same numbers, slower. --batch 16 makes each Adam step
+one over 16 names of one length (the mean of their losses), from a batched
+tape per length: the graph is still written for one name.
 """
 
 from __future__ import annotations
@@ -15,9 +17,10 @@ from __future__ import annotations
 import argparse
 import random
 from collections.abc import Iterable
+from typing import cast
 
 import micrograd_fast as mf
-from micrograd_fast import optim
+from micrograd_fast import engine, optim
 
 Matrix = list[list[mf.Value]]  # a weight matrix: rows of Values
 Cache = list[list[list[mf.Value]]]  # per layer, the keys (or values) of each position so far
@@ -112,14 +115,29 @@ def load_names(path: str | None = None) -> list[str]:
     return sorted(set(found))
 
 
+def batches_by_length(docs: list[list[int]], size: int, rng: random.Random) -> list[list[list[int]]]:
+    """The token lists grouped by length (a batched tape replays one
+    structure), cut into batches of at most `size`, the batches shuffled."""
+    by_length: dict[int, list[list[int]]] = {}
+    for doc in docs:
+        by_length.setdefault(len(doc), []).append(doc)
+    batches = [group[i:i + size] for group in by_length.values() for i in range(0, len(group), size)]
+    rng.shuffle(batches)
+    return batches
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__ and __doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=1000)
     parser.add_argument("--data", metavar="FILE", help="one document (name) per line")
     parser.add_argument("--eager", action="store_true", help="build each step's graph instead of replaying a tape")
+    parser.add_argument("--batch", type=int, default=1, metavar="B",
+                        help="names of one length per Adam step, from a batched tape (default 1: a name a step)")
     parser.add_argument("--plot", metavar="PATH", default="gpt_loss.png", help="the loss curve (PNG)")
     parser.add_argument("--seed", type=int, default=42)
     args = parser.parse_args()
+    if args.batch < 1 or (args.batch > 1 and args.eager):
+        parser.error("--batch must be at least 1, and --eager trains one name a step")
 
     docs = load_names(args.data)
     random.Random(args.seed).shuffle(docs)
@@ -127,12 +145,15 @@ def main() -> None:
     bos = len(chars)  # the token that starts and ends every document
     model = GPT(len(chars) + 1, seed=args.seed)
     opt = optim.Adam(model.parameters(), lr=0.01, betas=(0.85, 0.99), eps=1e-8)
+    # each name as tokens, BOS on both sides, cut to the model's context
+    tokenized = [([bos] + [chars.index(ch) for ch in doc] + [bos])[:model.block_size + 1] for doc in docs]
+    batches = batches_by_length(tokenized, args.batch, random.Random(args.seed))
 
     # the graph for documents of n - 1 characters: n + 1 token Values
     def build(n: int) -> tuple[mf.Value, list[mf.Value]]:
         tokens = [mf.Value(0.0) for _ in range(n + 1)]
         return model.loss(tokens), tokens
-    tapes = mf.TapeCache(build)
+    tapes = mf.TapeCache(build, batch=args.batch > 1)
 
     bar: Iterable[int]
     try:
@@ -142,16 +163,21 @@ def main() -> None:
         bar = range(args.steps)
     losses: list[float] = []
     for step in bar:
-        doc = [bos] + [chars.index(ch) for ch in docs[step % len(docs)]] + [bos]
-        doc = doc[:model.block_size + 1]
-        if args.eager:
+        if args.batch > 1:  # one replay of the length's tape over every name in the batch
+            batch = batches[step % len(batches)]
+            tape = cast("engine.BatchTape", tapes[len(batch[0]) - 1].tape)
+            losses.append(float(tape.forward(batch).mean()))
+            tape.backward("mean")
+        elif args.eager:
+            doc = tokenized[step % len(tokenized)]
             loss = model.loss([mf.Value(t) for t in doc])
             loss.backward()
             losses.append(loss.data)
         else:
+            doc = tokenized[step % len(tokenized)]
             graph = tapes[len(doc) - 1]
             mf.assign(graph.inputs, doc)
-            losses.append(graph.tape.forward())
+            losses.append(cast("engine.Tape", graph.tape).forward())
             graph.tape.backward()
         opt.lr = 0.01 * (1 - step / args.steps)  # microgpt's linear decay
         opt.step()

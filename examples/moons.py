@@ -6,8 +6,6 @@
 import argparse
 import random
 
-import numpy as np
-
 import micrograd_fast as mf
 from micrograd_fast import losses, nn, viz
 from micrograd_fast.datasets import make_moons
@@ -54,11 +52,11 @@ def main() -> None:
         bar.set_postfix(loss=f"{total.data:.4f}", accuracy=f"{accuracy:.0%}")
     print(f"step {args.steps}: loss {total.data:.4f}, training accuracy {accuracy:.0%}")
 
-    def predict(points: np.ndarray) -> list[float]:
-        with mf.no_grad():
-            return [model(list(map(mf.Value, row))).data for row in points.tolist()]
-
-    viz.plot_decision_boundary(lambda P: np.array(predict(P)), X, y01, path=args.out)
+    # the model's graph for one point, replayed over the whole mesh in one batched call
+    point = [mf.Value(0.0), mf.Value(0.0)]
+    score = model(point)
+    mesh_tape = mf.compile(score, batch=point)
+    viz.plot_decision_boundary(lambda P: mesh_tape.evaluate(P, [score])[:, 0], X, y01, path=args.out)
     print(f"wrote {args.out}")
 
 

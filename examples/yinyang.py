@@ -52,10 +52,11 @@ def main() -> None:
     print(f"train loss {history['train'][-1]:.4f}, val loss {history['val'][-1]:.4f}, "
           f"test loss {test_loss:.4f}, test accuracy {test_acc:.0%}")
 
+    # the model's graph for one point, replayed over the whole mesh in one batched call
     point = [mf.Value(0.0), mf.Value(0.0)]
-    out = model(point)
-    mesh_tape = mf.compile(mf.sum(out))  # one graph, replayed for every mesh point
-    viz.plot_decision_boundary(lambda P: mesh_tape.evaluate(point, P, out), Xtr, ytr, path=args.out)
+    logits = model(point)
+    mesh_tape = mf.compile(mf.sum(logits), batch=point)
+    viz.plot_decision_boundary(lambda P: mesh_tape.evaluate(P, logits), Xtr, ytr, path=args.out)
     print(f"wrote {args.out}")
 
 
