@@ -220,8 +220,9 @@ static item_error run_job(job *jb, Py_ssize_t n_items)
     mg_bstate *s = jb->s;
     Py_ssize_t i;
     item_error none = {0, 0, MG_OK};
+    item_error few[8];  /* a small batch's: no malloc per replay */
     jb->n_items = n_items;
-    jb->errors = malloc(sizeof(item_error) * (size_t)(n_items + 1));
+    jb->errors = n_items <= 8 ? few : malloc(sizeof(item_error) * (size_t)(n_items + 1));
     if (jb->errors == NULL) {
         none.code = MG_ERR_NO_MEMORY, none.row = -1;
         return none;
@@ -235,7 +236,8 @@ static item_error run_job(job *jb, Py_ssize_t n_items)
     i = (Py_ssize_t)atomic_load(&jb->first_bad);
     if (i < n_items)
         none = jb->errors[i];
-    free(jb->errors);
+    if (jb->errors != few)
+        free(jb->errors);
     return none;
 }
 
@@ -341,18 +343,22 @@ mg_berror mg_batch_backward(mg_bstate *s)
     memset(&jb, 0, sizeof(jb));
     jb.s = s, jb.kind = BACKWARD, jb.sv = s->sv, jb.B = s->B, jb.C = s->C;
     jb.per_group = per_group;
-    jb.partial = malloc(sizeof(double) * (size_t)(groups * p->n_lanes + 1));
-    if (jb.partial == NULL)
-        return out_of_memory;
+    /* kept from one backward to the next: a small batch's replay pays no malloc */
+    if ((size_t)(groups * p->n_lanes + 1) > s->partial_cap) {
+        free(s->partial);
+        s->partial = malloc(sizeof(double) * (size_t)(groups * p->n_lanes + 1));
+        s->partial_cap = s->partial ? (size_t)(groups * p->n_lanes + 1) : 0;
+        if (s->partial == NULL)
+            return out_of_memory;
+    }
+    jb.partial = s->partial;
     memset(s->sg, 0, sizeof(double) * (size_t)p->n_shared);
     if (p->node_shared[p->root]) {
         s->sg[p->node_slot[p->root]] = (double)s->B;  /* d root / d root, summed over the rows */
     } else {
         chunks = run_job(&jb, groups);
-        if (chunks.code == MG_ERR_NO_MEMORY) {
-            free(jb.partial);
+        if (chunks.code == MG_ERR_NO_MEMORY)
             return out_of_memory;
-        }
         if (chunks.code == MG_OK)
             for (l = 0; l < p->n_lanes; l++) {
                 double total = 0.0;
@@ -361,7 +367,6 @@ mg_berror mg_batch_backward(mg_bstate *s)
                 s->sg[p->lane_slot[l]] = total;
             }
     }
-    free(jb.partial);
     /* the shared part of the graph once, over the sums */
     x = pass_over(p, &s->scratch[0], s->sv, s->sg, 1);
     shared = run_backward(p->shared, p->n_shared_code, &x, 1, 0);

@@ -147,8 +147,11 @@ cdef class BatchTape:
         self.state.has_forward = 0
         PyErr_CheckSignals()
         mg_bprog_read_leaves(self.prog, self.tape.order, self.state.sv)
-        with nogil:
+        if B == 1:  # one row: less work than releasing and retaking the GIL
             r = mg_batch_forward(self.state, xp, B, op)
+        else:
+            with nogil:
+                r = mg_batch_forward(self.state, xp, B, op)
         PyBuffer_Release(&ob)
         PyBuffer_Release(&xb)
         self.raise_for(r)
@@ -222,8 +225,11 @@ cdef class BatchTape:
         cdef mg_berror r
         cdef double rows = <double>self.state.B
         PyErr_CheckSignals()
-        with nogil:
+        if self.state.B == 1:  # as forward: one row runs holding the GIL
             r = mg_batch_backward(self.state)
+        else:
+            with nogil:
+                r = mg_batch_backward(self.state)
         self.raise_for(r)
         PyErr_CheckSignals()  # interrupted: no .grad has changed yet
         mg_bprog_add_grads(self.prog, self.tape.order, self.state.sg, rows if mean else 1.0)
