@@ -3,6 +3,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include "batch_run.h"
 #include "batch_pass.h"
 
@@ -26,7 +27,40 @@ typedef struct job {
     double *partial;          /* backward: per group, per lane */
     item_error *errors;       /* per item */
     atomic_long next, first_bad;
+    atomic_int stop;          /* a signal handler raised: every worker stops */
+    double next_poll;         /* worker 0's clock for the next look at signals */
 } job;
+
+static double seconds(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+enum { POLL_MS = 10 };
+
+/* Ctrl-C during a long replay. Python runs its signal handlers in the main
+ * thread holding the GIL, and the replay runs without it, so the calling
+ * thread (worker 0, the one that released the GIL) takes it back between
+ * two of its items, at most once per POLL_MS of replay (a short replay
+ * never does; a Python thread holding the GIL delays one worker, not the
+ * result), and runs them. An exception they raise stays set on the
+ * caller's thread state; every worker stops at its next item, and the
+ * replay fails as a whole (MG_ERR_PYTHON): nothing is kept, no gradient is
+ * applied. */
+static void poll_signals(job *jb)
+{
+    const double now = seconds();
+    PyGILState_STATE gil;
+    if (now < jb->next_poll)
+        return;
+    jb->next_poll = now + POLL_MS * 1e-3;
+    gil = PyGILState_Ensure();
+    if (PyErr_CheckSignals() < 0)
+        atomic_store(&jb->stop, 1);
+    PyGILState_Release(gil);
+}
 
 static mg_bpass pass_over(const mg_bprog *p, const mg_bscratch *c, double *A, double *GA,
                           Py_ssize_t C)
@@ -193,8 +227,10 @@ static void work(void *arg, int worker)
     for (;;) {
         const long item = atomic_fetch_add(&jb->next, 1);
         Py_ssize_t l, j;
-        if (item >= (long)jb->n_items)
+        if (item >= (long)jb->n_items || atomic_load(&jb->stop))
             return;
+        if (worker == 0 && item > 0)
+            poll_signals(jb);
         if (item > atomic_load(&jb->first_bad))
             continue;  /* a lower row already failed: this one cannot be the one */
         if (!broadcast) {
@@ -229,12 +265,16 @@ static item_error run_job(job *jb, Py_ssize_t n_items)
     }
     atomic_init(&jb->next, 0);
     atomic_init(&jb->first_bad, (long)n_items);
+    atomic_init(&jb->stop, 0);
+    jb->next_poll = seconds() + POLL_MS * 1e-3;
     if (n_items > 1)
         mg_bpool_run(s->threads < n_items ? s->threads : (int)n_items, work, jb);
     else
         work(jb, 0);
     i = (Py_ssize_t)atomic_load(&jb->first_bad);
-    if (i < n_items)
+    if (atomic_load(&jb->stop))
+        none.code = MG_ERR_PYTHON, none.row = -1;  /* the handler's exception */
+    else if (i < n_items)
         none = jb->errors[i];
     if (jb->errors != few)
         free(jb->errors);
@@ -244,7 +284,7 @@ static item_error run_job(job *jb, Py_ssize_t n_items)
 static mg_berror as_result(item_error e)
 {
     mg_berror r;
-    r.row = e.code == MG_ERR_NO_MEMORY ? -1 : e.row;
+    r.row = e.code == MG_ERR_NO_MEMORY || e.code == MG_ERR_PYTHON ? -1 : e.row;
     r.code = e.code;
     return r;
 }
@@ -357,8 +397,8 @@ mg_berror mg_batch_backward(mg_bstate *s)
         s->sg[p->node_slot[p->root]] = (double)s->B;  /* d root / d root, summed over the rows */
     } else {
         chunks = run_job(&jb, groups);
-        if (chunks.code == MG_ERR_NO_MEMORY)
-            return out_of_memory;
+        if (chunks.code == MG_ERR_NO_MEMORY || chunks.code == MG_ERR_PYTHON)
+            return as_result(chunks);
         if (chunks.code == MG_OK)
             for (l = 0; l < p->n_lanes; l++) {
                 double total = 0.0;
