@@ -15,6 +15,7 @@ void mg_bdot_forward(const mg_bpass *x, const mg_binstr *ins, double *restrict O
     /* a shared bias is one number; a per-example one, C */
     const double *bias = has_bias && r[2 * n] >= 0 ? mg_bval(x, r[2 * n]) : NULL;
     const double start = has_bias && r[2 * n] < 0 ? mg_bscalar(x, r[2 * n]) : ins->k;
+    const Py_ssize_t C = x->C;
     mg_bterm *t = x->terms;
     Py_ssize_t i, j, k, j0 = 0;
     if (len == 1) {  /* one example (a batch of one), or the shared program */
@@ -24,6 +25,35 @@ void mg_bdot_forward(const mg_bpass *x, const mg_binstr *ins, double *restrict O
         O[0] = acc;
         return;
     }
+    /* blocks of 16 lanes: each term's kind read from its refs as it comes
+     * (a lane ref is a shared number, read from Ls: no broadcast array) */
+    for (; j0 + 16 <= len; j0 += 16) {
+        mg_v2d acc[8];
+        for (k = 0; k < 8; k++)
+            acc[k] = bias != NULL ? mg_v2d_load(bias + j0 + 2 * k) : mg_v2d_splat(start);
+        for (i = 0; i < n; i++) {
+            const int32_t rw = r[i], rx = r[n + i];
+            if ((rw < 0) != (rx < 0)) {
+                const mg_v2d s = mg_v2d_splat(x->Ls[rw < 0 ? -(rw + 1) : -(rx + 1)]);
+                const double *p = x->A + (Py_ssize_t)(rw < 0 ? rx : rw) * C + j0;
+                for (k = 0; k < 8; k++)
+                    acc[k] = acc[k] + s * mg_v2d_load(p + 2 * k);
+            } else if (rw >= 0) {
+                const double *p = x->A + (Py_ssize_t)rw * C + j0, *q = x->A + (Py_ssize_t)rx * C + j0;
+                for (k = 0; k < 8; k++)
+                    acc[k] = acc[k] + mg_v2d_load(p + 2 * k) * mg_v2d_load(q + 2 * k);
+            } else {
+                const mg_v2d s = mg_v2d_splat(x->Ls[-(rw + 1)] * x->Ls[-(rx + 1)]);
+                for (k = 0; k < 8; k++)
+                    acc[k] = acc[k] + s;
+            }
+        }
+        for (k = 0; k < 8; k++)
+            mg_v2d_store(O + j0 + 2 * k, acc[k]);
+    }
+    if (j0 == len)
+        return;
+    /* the last lanes, term by term over memory */
     for (i = 0; i < n; i++) {
         const int w_shared = r[i] < 0, v_shared = r[n + i] < 0;
         const double *w = mg_bval(x, r[i]), *v = mg_bval(x, r[n + i]);
@@ -40,31 +70,6 @@ void mg_bdot_forward(const mg_bpass *x, const mg_binstr *ins, double *restrict O
             t[i].q = v;
         }
     }
-    for (; j0 + 16 <= len; j0 += 16) {
-        mg_v2d acc[8];
-        for (k = 0; k < 8; k++)
-            acc[k] = bias != NULL ? mg_v2d_load(bias + j0 + 2 * k) : mg_v2d_splat(start);
-        for (i = 0; i < n; i++) {
-            const mg_bterm *ti = &t[i];
-            const mg_v2d s = mg_v2d_splat(ti->s);
-            if (ti->kind == 1) {
-                const double *p = ti->p + j0;
-                for (k = 0; k < 8; k++)
-                    acc[k] = acc[k] + s * mg_v2d_load(p + 2 * k);
-            } else if (ti->kind == 0) {
-                const double *p = ti->p + j0, *q = ti->q + j0;
-                for (k = 0; k < 8; k++)
-                    acc[k] = acc[k] + mg_v2d_load(p + 2 * k) * mg_v2d_load(q + 2 * k);
-            } else {
-                for (k = 0; k < 8; k++)
-                    acc[k] = acc[k] + s;
-            }
-        }
-        for (k = 0; k < 8; k++)
-            mg_v2d_store(O + j0 + 2 * k, acc[k]);
-    }
-    if (j0 == len)
-        return;
     for (j = j0; j < len; j++)
         O[j] = bias != NULL ? bias[j] : start;
     for (i = 0; i < n; i++) {
