@@ -170,6 +170,16 @@ void mg_bdot_backward(const mg_bpass *x, const mg_binstr *ins, Py_ssize_t len)
     if (len == 1) {  /* one example: fused.h's loop, through the refs */
         const double g = G[0];
         for (i = 0; i < n; i++) {
+            const int32_t rw = r[i], rx = r[n + i];
+            if (rx >= 0 && mg_bone_number(x, rw)) {
+                /* a layer's term (a shared weight, one number; an input of
+                 * the example): the two adds below without their tests */
+                const Py_ssize_t l = -(rw + 1);
+                const double w = x->Ls[l], v = x->A[rx * C];
+                x->GLs[l] += v * g;
+                x->GA[rx * C] += w * g;
+                continue;
+            }
             const double w = mg_bscalar(x, r[i]), v = mg_bscalar(x, r[n + i]);
             *mg_badj0(x, r[i]) += v * g;
             *mg_badj0(x, r[n + i]) += w * g;
