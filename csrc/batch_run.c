@@ -53,6 +53,8 @@ static void poll_signals(job *jb)
 {
     const double now = seconds();
     PyGILState_STATE gil;
+    if (jb->next_poll == 0.0)  /* the clock starts at worker 0's second item */
+        jb->next_poll = now + POLL_MS * 1e-3;
     if (now < jb->next_poll)
         return;
     jb->next_poll = now + POLL_MS * 1e-3;
@@ -266,7 +268,7 @@ static item_error run_job(job *jb, Py_ssize_t n_items)
     atomic_init(&jb->next, 0);
     atomic_init(&jb->first_bad, (long)n_items);
     atomic_init(&jb->stop, 0);
-    jb->next_poll = seconds() + POLL_MS * 1e-3;
+    jb->next_poll = 0.0;  /* no clock read for a one-item job (a small batch) */
     if (n_items > 1)
         mg_bpool_run(s->threads < n_items ? s->threads : (int)n_items, work, jb);
     else

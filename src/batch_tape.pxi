@@ -136,6 +136,8 @@ cdef class BatchTape:
         out = numpy_empty(B)
         cdef Py_buffer xb, ob
         cdef mg_berror r
+        self.state.has_forward = 0
+        PyErr_CheckSignals()  # (before the buffers are held: nothing to release)
         data_of(x, &xb)
         try:
             data_of(out, &ob)
@@ -144,8 +146,6 @@ cdef class BatchTape:
             raise
         cdef const double *xp = <const double *>xb.buf if self.n_inputs > 0 else NULL
         cdef double *op = <double *>ob.buf
-        self.state.has_forward = 0
-        PyErr_CheckSignals()
         mg_bprog_read_leaves(self.prog, self.tape.order, self.state.sv)
         if B == 1:  # one row: less work than releasing and retaking the GIL
             r = mg_batch_forward(self.state, xp, B, op)
