@@ -3,7 +3,6 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include "batch_run.h"
 #include "batch_pass.h"
 
@@ -31,37 +30,12 @@ typedef struct job {
     double next_poll;         /* worker 0's clock for the next look at signals */
 } job;
 
-static double seconds(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
-enum { POLL_MS = 10 };
-
-/* Ctrl-C during a long replay. Python runs its signal handlers in the main
- * thread holding the GIL, and the replay runs without it, so the calling
- * thread (worker 0, the one that released the GIL) takes it back between
- * two of its items, at most once per POLL_MS of replay (a short replay
- * never does; a Python thread holding the GIL delays one worker, not the
- * result), and runs them. An exception they raise stays set on the
- * caller's thread state; every worker stops at its next item, and the
- * replay fails as a whole (MG_ERR_PYTHON): nothing is kept, no gradient is
- * applied. */
+/* Between two of worker 0's items: Ctrl-C's handler, at most once per
+ * 10 ms (batch_pool.h); a raised exception stops every worker. */
 static void poll_signals(job *jb)
 {
-    const double now = seconds();
-    PyGILState_STATE gil;
-    if (jb->next_poll == 0.0)  /* the clock starts at worker 0's second item */
-        jb->next_poll = now + POLL_MS * 1e-3;
-    if (now < jb->next_poll)
-        return;
-    jb->next_poll = now + POLL_MS * 1e-3;
-    gil = PyGILState_Ensure();
-    if (PyErr_CheckSignals() < 0)
+    if (mg_bpoll_signals(&jb->next_poll) < 0)
         atomic_store(&jb->stop, 1);
-    PyGILState_Release(gil);
 }
 
 static mg_bpass pass_over(const mg_bprog *p, const mg_bscratch *c, double *A, double *GA,
