@@ -15,6 +15,7 @@ void mg_bdot_forward(const mg_bpass *x, const mg_binstr *ins, double *restrict O
     /* a shared bias is one number; a per-example one, C */
     const double *bias = has_bias && r[2 * n] >= 0 ? mg_bval(x, r[2 * n]) : NULL;
     const double start = has_bias && r[2 * n] < 0 ? mg_bscalar(x, r[2 * n]) : ins->k;
+    const Py_ssize_t C = x->C;
     mg_bterm *t = x->terms;
     Py_ssize_t i, j, k, j0 = 0;
     if (len == 1) {  /* one example (a batch of one), or the shared program */
@@ -24,6 +25,35 @@ void mg_bdot_forward(const mg_bpass *x, const mg_binstr *ins, double *restrict O
         O[0] = acc;
         return;
     }
+    /* blocks of 16 lanes: each term's kind read from its refs as it comes
+     * (a lane ref is a shared number, read from Ls: no broadcast array) */
+    for (; j0 + 16 <= len; j0 += 16) {
+        mg_v2d acc[8];
+        for (k = 0; k < 8; k++)
+            acc[k] = bias != NULL ? mg_v2d_load(bias + j0 + 2 * k) : mg_v2d_splat(start);
+        for (i = 0; i < n; i++) {
+            const int32_t rw = r[i], rx = r[n + i];
+            if ((rw < 0) != (rx < 0)) {
+                const mg_v2d s = mg_v2d_splat(x->Ls[rw < 0 ? -(rw + 1) : -(rx + 1)]);
+                const double *p = x->A + (Py_ssize_t)(rw < 0 ? rx : rw) * C + j0;
+                for (k = 0; k < 8; k++)
+                    acc[k] = acc[k] + s * mg_v2d_load(p + 2 * k);
+            } else if (rw >= 0) {
+                const double *p = x->A + (Py_ssize_t)rw * C + j0, *q = x->A + (Py_ssize_t)rx * C + j0;
+                for (k = 0; k < 8; k++)
+                    acc[k] = acc[k] + mg_v2d_load(p + 2 * k) * mg_v2d_load(q + 2 * k);
+            } else {
+                const mg_v2d s = mg_v2d_splat(x->Ls[-(rw + 1)] * x->Ls[-(rx + 1)]);
+                for (k = 0; k < 8; k++)
+                    acc[k] = acc[k] + s;
+            }
+        }
+        for (k = 0; k < 8; k++)
+            mg_v2d_store(O + j0 + 2 * k, acc[k]);
+    }
+    if (j0 == len)
+        return;
+    /* the last lanes, term by term over memory */
     for (i = 0; i < n; i++) {
         const int w_shared = r[i] < 0, v_shared = r[n + i] < 0;
         const double *w = mg_bval(x, r[i]), *v = mg_bval(x, r[n + i]);
@@ -40,31 +70,6 @@ void mg_bdot_forward(const mg_bpass *x, const mg_binstr *ins, double *restrict O
             t[i].q = v;
         }
     }
-    for (; j0 + 16 <= len; j0 += 16) {
-        mg_v2d acc[8];
-        for (k = 0; k < 8; k++)
-            acc[k] = bias != NULL ? mg_v2d_load(bias + j0 + 2 * k) : mg_v2d_splat(start);
-        for (i = 0; i < n; i++) {
-            const mg_bterm *ti = &t[i];
-            const mg_v2d s = mg_v2d_splat(ti->s);
-            if (ti->kind == 1) {
-                const double *p = ti->p + j0;
-                for (k = 0; k < 8; k++)
-                    acc[k] = acc[k] + s * mg_v2d_load(p + 2 * k);
-            } else if (ti->kind == 0) {
-                const double *p = ti->p + j0, *q = ti->q + j0;
-                for (k = 0; k < 8; k++)
-                    acc[k] = acc[k] + mg_v2d_load(p + 2 * k) * mg_v2d_load(q + 2 * k);
-            } else {
-                for (k = 0; k < 8; k++)
-                    acc[k] = acc[k] + s;
-            }
-        }
-        for (k = 0; k < 8; k++)
-            mg_v2d_store(O + j0 + 2 * k, acc[k]);
-    }
-    if (j0 == len)
-        return;
     for (j = j0; j < len; j++)
         O[j] = bias != NULL ? bias[j] : start;
     for (i = 0; i < n; i++) {
@@ -120,11 +125,42 @@ static double lane_sum_of(const double *g, Py_ssize_t len)
     return total;
 }
 
+/* The commonest term of a layer's backward: a shared weight w (one number)
+ * times a per-example input X. Returns w's share, lane_dot(X, G) by the
+ * same tree (so the same bits), while adding w * G to X's adjoint in the
+ * same pass over the lanes: G is loaded once for both, and there is one
+ * loop per term instead of two, each with its own set-up. */
+static inline double dot_and_axpy(const double *X, double *GX, double w, const double *G,
+                                  Py_ssize_t len)
+{
+    mg_v2d acc[4] = {{0.0, 0.0}, {0.0, 0.0}, {0.0, 0.0}, {0.0, 0.0}};
+    const mg_v2d ws = mg_v2d_splat(w);
+    Py_ssize_t j = 0, k;
+    double total;
+    if (len == 1) {
+        GX[0] += w * G[0];
+        return X[0] * G[0];
+    }
+    for (; j + 8 <= len; j += 8)
+        for (k = 0; k < 4; k++) {
+            const mg_v2d g = mg_v2d_load(G + j + 2 * k);
+            acc[k] = acc[k] + mg_v2d_load(X + j + 2 * k) * g;
+            mg_v2d_store(GX + j + 2 * k, mg_v2d_load(GX + j + 2 * k) + ws * g);
+        }
+    acc[0] = (acc[0] + acc[1]) + (acc[2] + acc[3]);
+    total = acc[0][0] + acc[0][1];
+    for (; j < len; j++) {
+        total = total + X[j] * G[j];
+        GX[j] += w * G[j];
+    }
+    return total;
+}
+
 void mg_bdot_backward(const mg_bpass *x, const mg_binstr *ins, Py_ssize_t len)
 {
-    const double *G = x->GA + (Py_ssize_t)ins->out * x->C;
-    const double **P = x->P;
-    double **GP = x->GP;
+    const Py_ssize_t C = x->C;
+    const double *G = x->GA + (Py_ssize_t)ins->out * C;
+    double *GB;
     Py_ssize_t i, j;
     /* a shared operand (a lane) is read as one number and its share
      * summed over the chunk's lanes at once, into its one-number
@@ -134,6 +170,16 @@ void mg_bdot_backward(const mg_bpass *x, const mg_binstr *ins, Py_ssize_t len)
     if (len == 1) {  /* one example: fused.h's loop, through the refs */
         const double g = G[0];
         for (i = 0; i < n; i++) {
+            const int32_t rw = r[i], rx = r[n + i];
+            if (rx >= 0 && mg_bone_number(x, rw)) {
+                /* a layer's term (a shared weight, one number; an input of
+                 * the example): the two adds below without their tests */
+                const Py_ssize_t l = -(rw + 1);
+                const double w = x->Ls[l], v = x->A[rx * C];
+                x->GLs[l] += v * g;
+                x->GA[rx * C] += w * g;
+                continue;
+            }
             const double w = mg_bscalar(x, r[i]), v = mg_bscalar(x, r[n + i]);
             *mg_badj0(x, r[i]) += v * g;
             *mg_badj0(x, r[n + i]) += w * g;
@@ -142,12 +188,21 @@ void mg_bdot_backward(const mg_bpass *x, const mg_binstr *ins, Py_ssize_t len)
             *mg_badj0(x, r[2 * n]) += g;
         return;
     }
-    mg_bresolve(x, ins, 1);
+    /* (operands' addresses found term by term, where they are used: a
+     * resolve pass over all of them first cost a fifth of the kernel) */
     for (i = 0; i < n; i++) {
         const int32_t rw = r[i], rx = r[n + i];
-        const double *W = P[i], *X = P[n + i];
-        double *GW = GP[i], *GX = GP[n + i];
         const int w_one = mg_bone_number(x, rw), x_one = mg_bone_number(x, rx);
+        if (w_one && rx >= 0) {
+            x->GLs[-(rw + 1)] += dot_and_axpy(x->A + rx * C, x->GA + rx * C, x->Ls[-(rw + 1)], G, len);
+            continue;
+        }
+        if (x_one && rw >= 0) {  /* w * x == x * w: the same products */
+            x->GLs[-(rx + 1)] += dot_and_axpy(x->A + rw * C, x->GA + rw * C, x->Ls[-(rx + 1)], G, len);
+            continue;
+        }
+        const double *W = mg_bval(x, rw), *X = mg_bval(x, rx);
+        double *GW = mg_badj(x, rw), *GX = mg_badj(x, rx);
         if (w_one || x_one) {
             /* (a lane's value is read as its one number: a one-number
              * lane has no broadcast array) */
@@ -179,7 +234,7 @@ void mg_bdot_backward(const mg_bpass *x, const mg_binstr *ins, Py_ssize_t len)
         if (mg_bone_number(x, r[2 * n]))
             x->GLs[-(r[2 * n] + 1)] += lane_sum_of(G, len);
         else
-            for (j = 0; j < len; j++)
-                GP[2 * n][j] += G[j];
+            for (j = 0, GB = mg_badj(x, r[2 * n]); j < len; j++)
+                GB[j] += G[j];
     }
 }

@@ -1,3 +1,5 @@
+#include <Python.h>  /* mg_bpoll_signals: the GIL and the signal handlers */
+#include <time.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include "batch_pool.h"
@@ -123,4 +125,29 @@ void mg_bpool_run(int threads, mg_bwork_fn fn, void *job)
         pthread_cond_wait(&p->done, &p->lock);
     pthread_mutex_unlock(&p->lock);
     pthread_mutex_unlock(&in_use);
+}
+
+static double seconds(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+enum { POLL_MS = 10 };
+
+int mg_bpoll_signals(double *next_poll)
+{
+    const double now = seconds();
+    PyGILState_STATE gil;
+    int status;
+    if (*next_poll == 0.0)  /* the clock starts at the second item */
+        *next_poll = now + POLL_MS * 1e-3;
+    if (now < *next_poll)
+        return 0;
+    *next_poll = now + POLL_MS * 1e-3;
+    gil = PyGILState_Ensure();
+    status = PyErr_CheckSignals();
+    PyGILState_Release(gil);
+    return status < 0 ? -1 : 0;
 }

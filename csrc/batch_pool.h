@@ -17,4 +17,16 @@ typedef void (*mg_bwork_fn)(void *job, int worker);
  * GIL needed. */
 void mg_bpool_run(int threads, mg_bwork_fn fn, void *job);
 
+/* Ctrl-C during a long replay. Python runs its signal handlers in the main
+ * thread holding the GIL, and a replay runs without it, so the calling
+ * thread (worker 0, the one that released the GIL) takes it back between
+ * two of its items, at most once per 10 ms of replay (a short replay never
+ * does; a Python thread holding the GIL delays one worker, not the result),
+ * and runs them. Returns -1 if one raised: its exception stays set on the
+ * caller's thread state, and the replay is to stop and fail as a whole
+ * (MG_ERR_PYTHON: nothing kept, no gradient applied). *next_poll, 0.0 at
+ * the start of a replay, is the clock's time of the next look. Call from
+ * the calling thread only. */
+int mg_bpoll_signals(double *next_poll);
+
 #endif

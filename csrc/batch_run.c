@@ -26,7 +26,17 @@ typedef struct job {
     double *partial;          /* backward: per group, per lane */
     item_error *errors;       /* per item */
     atomic_long next, first_bad;
+    atomic_int stop;          /* a signal handler raised: every worker stops */
+    double next_poll;         /* worker 0's clock for the next look at signals */
 } job;
+
+/* Between two of worker 0's items: Ctrl-C's handler, at most once per
+ * 10 ms (batch_pool.h); a raised exception stops every worker. */
+static void poll_signals(job *jb)
+{
+    if (mg_bpoll_signals(&jb->next_poll) < 0)
+        atomic_store(&jb->stop, 1);
+}
 
 static mg_bpass pass_over(const mg_bprog *p, const mg_bscratch *c, double *A, double *GA,
                           Py_ssize_t C)
@@ -193,8 +203,10 @@ static void work(void *arg, int worker)
     for (;;) {
         const long item = atomic_fetch_add(&jb->next, 1);
         Py_ssize_t l, j;
-        if (item >= (long)jb->n_items)
+        if (item >= (long)jb->n_items || atomic_load(&jb->stop))
             return;
+        if (worker == 0 && item > 0)
+            poll_signals(jb);
         if (item > atomic_load(&jb->first_bad))
             continue;  /* a lower row already failed: this one cannot be the one */
         if (!broadcast) {
@@ -220,29 +232,35 @@ static item_error run_job(job *jb, Py_ssize_t n_items)
     mg_bstate *s = jb->s;
     Py_ssize_t i;
     item_error none = {0, 0, MG_OK};
+    item_error few[8];  /* a small batch's: no malloc per replay */
     jb->n_items = n_items;
-    jb->errors = malloc(sizeof(item_error) * (size_t)(n_items + 1));
+    jb->errors = n_items <= 8 ? few : malloc(sizeof(item_error) * (size_t)(n_items + 1));
     if (jb->errors == NULL) {
         none.code = MG_ERR_NO_MEMORY, none.row = -1;
         return none;
     }
     atomic_init(&jb->next, 0);
     atomic_init(&jb->first_bad, (long)n_items);
+    atomic_init(&jb->stop, 0);
+    jb->next_poll = 0.0;  /* no clock read for a one-item job (a small batch) */
     if (n_items > 1)
         mg_bpool_run(s->threads < n_items ? s->threads : (int)n_items, work, jb);
     else
         work(jb, 0);
     i = (Py_ssize_t)atomic_load(&jb->first_bad);
-    if (i < n_items)
+    if (atomic_load(&jb->stop))
+        none.code = MG_ERR_PYTHON, none.row = -1;  /* the handler's exception */
+    else if (i < n_items)
         none = jb->errors[i];
-    free(jb->errors);
+    if (jb->errors != few)
+        free(jb->errors);
     return none;
 }
 
 static mg_berror as_result(item_error e)
 {
     mg_berror r;
-    r.row = e.code == MG_ERR_NO_MEMORY ? -1 : e.row;
+    r.row = e.code == MG_ERR_NO_MEMORY || e.code == MG_ERR_PYTHON ? -1 : e.row;
     r.code = e.code;
     return r;
 }
@@ -341,18 +359,22 @@ mg_berror mg_batch_backward(mg_bstate *s)
     memset(&jb, 0, sizeof(jb));
     jb.s = s, jb.kind = BACKWARD, jb.sv = s->sv, jb.B = s->B, jb.C = s->C;
     jb.per_group = per_group;
-    jb.partial = malloc(sizeof(double) * (size_t)(groups * p->n_lanes + 1));
-    if (jb.partial == NULL)
-        return out_of_memory;
+    /* kept from one backward to the next: a small batch's replay pays no malloc */
+    if ((size_t)(groups * p->n_lanes + 1) > s->partial_cap) {
+        free(s->partial);
+        s->partial = malloc(sizeof(double) * (size_t)(groups * p->n_lanes + 1));
+        s->partial_cap = s->partial ? (size_t)(groups * p->n_lanes + 1) : 0;
+        if (s->partial == NULL)
+            return out_of_memory;
+    }
+    jb.partial = s->partial;
     memset(s->sg, 0, sizeof(double) * (size_t)p->n_shared);
     if (p->node_shared[p->root]) {
         s->sg[p->node_slot[p->root]] = (double)s->B;  /* d root / d root, summed over the rows */
     } else {
         chunks = run_job(&jb, groups);
-        if (chunks.code == MG_ERR_NO_MEMORY) {
-            free(jb.partial);
-            return out_of_memory;
-        }
+        if (chunks.code == MG_ERR_NO_MEMORY || chunks.code == MG_ERR_PYTHON)
+            return as_result(chunks);
         if (chunks.code == MG_OK)
             for (l = 0; l < p->n_lanes; l++) {
                 double total = 0.0;
@@ -361,7 +383,6 @@ mg_berror mg_batch_backward(mg_bstate *s)
                 s->sg[p->lane_slot[l]] = total;
             }
     }
-    free(jb.partial);
     /* the shared part of the graph once, over the sums */
     x = pass_over(p, &s->scratch[0], s->sv, s->sg, 1);
     shared = run_backward(p->shared, p->n_shared_code, &x, 1, 0);

@@ -46,6 +46,8 @@ typedef struct mg_bstate {
     double *sv;             /* the shared values of that forward */
     double *sv_eval;        /* evaluate's own (forward's are kept) */
     double *sg;             /* shared adjoints: backward's result */
+    double *partial;        /* backward's per group, per lane sums */
+    size_t partial_cap;     /* doubles */
     int has_forward;
 } mg_bstate;
 

@@ -86,7 +86,7 @@ void mg_bstate_free(mg_bstate *s)
     if (s == NULL)
         return;
     free_scratch(s);
-    free(s->saved), free(s->sv), free(s->sv_eval), free(s->sg);
+    free(s->saved), free(s->sv), free(s->sv_eval), free(s->sg), free(s->partial);
     free(s);
 }
 

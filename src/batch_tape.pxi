@@ -6,21 +6,33 @@
 # leaves' data in before a replay and adding the gradients to their .grad
 # after, and the errors.
 
+from cpython.buffer cimport PyObject_GetBuffer, PyBuffer_Release, PyBUF_SIMPLE
 from micrograd_fast import batch_checks  # imports no engine
 
 cdef object numpy_module = None
-
-
 cdef object float64_dtype = None  # numpy's (a singleton)
+cdef object ndarray_type = None
+cdef object numpy_empty = None     # looked up once: a batch of one pays per call
 
 
 cdef object numpy():
-    global numpy_module, float64_dtype
+    global numpy_module, float64_dtype, ndarray_type, numpy_empty
     if numpy_module is None:
         import numpy
         numpy_module = numpy
         float64_dtype = numpy.dtype(numpy.float64)
+        ndarray_type = numpy.ndarray
+        numpy_empty = numpy.empty
     return numpy_module
+
+
+cdef int data_of(object array, Py_buffer *view) except -1:
+    """The first double of a C-contiguous float64 array (rows() made it so,
+    or numpy.empty did), by the buffer protocol: a typed memoryview checks
+    the format string and builds two objects per call, the larger part of a
+    one-row replay's cost. The caller releases view."""
+    PyObject_GetBuffer(array, view, PyBUF_SIMPLE)
+    return 0
 
 
 @cython.final
@@ -106,10 +118,12 @@ cdef class BatchTape:
         """X by batch_checks.rows; an array that already is what it returns
         (C-contiguous float64 of B >= 1 rows of len(inputs)) is taken as it
         is, without the call: a small batch's replay costs about as much."""
-        np = numpy()
-        if (type(X) is np.ndarray and X.dtype is float64_dtype and X.ndim == 2
-                and X.shape[0] > 0 and X.shape[1] == self.n_inputs and X.flags.c_contiguous):
-            return X
+        numpy()
+        if type(X) is ndarray_type and X.dtype is float64_dtype:
+            shape = X.shape
+            if (len(shape) == 2 and <Py_ssize_t>shape[0] > 0 and <Py_ssize_t>shape[1] == self.n_inputs
+                    and X.flags.c_contiguous):
+                return X
         return batch_checks.rows(X, self.n_inputs, where)
 
     def forward(self, X):
@@ -118,17 +132,28 @@ cdef class BatchTape:
         (the lowest failing row's, named) it keeps nothing."""
         x = self.rows(X, "forward")
         self.check_fresh()
-        cdef const double[:, ::1] xv = x
-        cdef Py_ssize_t B = xv.shape[0]
-        out = numpy().empty(B)
-        cdef double[::1] ov = out
-        cdef const double *xp = &xv[0, 0] if self.n_inputs > 0 else NULL
+        cdef Py_ssize_t B = len(x)
+        out = numpy_empty(B)
+        cdef Py_buffer xb, ob
         cdef mg_berror r
         self.state.has_forward = 0
-        PyErr_CheckSignals()
+        PyErr_CheckSignals()  # (before the buffers are held: nothing to release)
+        data_of(x, &xb)
+        try:
+            data_of(out, &ob)
+        except BaseException:
+            PyBuffer_Release(&xb)
+            raise
+        cdef const double *xp = <const double *>xb.buf if self.n_inputs > 0 else NULL
+        cdef double *op = <double *>ob.buf
         mg_bprog_read_leaves(self.prog, self.tape.order, self.state.sv)
-        with nogil:
-            r = mg_batch_forward(self.state, xp, B, &ov[0])
+        if B == 1:  # one row: less work than releasing and retaking the GIL
+            r = mg_batch_forward(self.state, xp, B, op)
+        else:
+            with nogil:
+                r = mg_batch_forward(self.state, xp, B, op)
+        PyBuffer_Release(&ob)
+        PyBuffer_Release(&xb)
         self.raise_for(r)
         try:
             PyErr_CheckSignals()
@@ -187,16 +212,24 @@ cdef class BatchTape:
         the last forward's roots to every shared leaf's .grad, as backward()
         adds to leaves. On an error (the lowest failing row's) no .grad
         changes."""
-        kind = batch_checks.reduction_kind(reduction)
+        # the two spellings taken without the Python call (a batch of one
+        # pays for every call); anything else by the rule, which raises
+        cdef bint mean
+        if type(reduction) is str and (reduction == "mean" or reduction == "sum"):
+            mean = reduction == "mean"
+        else:
+            mean = batch_checks.reduction_kind(reduction) == "mean"
         if not self.state.has_forward:
             raise batch_checks.no_forward_yet()
         self.check_fresh()
         cdef mg_berror r
         cdef double rows = <double>self.state.B
-        cdef bint mean = kind == "mean"
         PyErr_CheckSignals()
-        with nogil:
+        if self.state.B == 1:  # as forward: one row runs holding the GIL
             r = mg_batch_backward(self.state)
+        else:
+            with nogil:
+                r = mg_batch_backward(self.state)
         self.raise_for(r)
         PyErr_CheckSignals()  # interrupted: no .grad has changed yet
         mg_bprog_add_grads(self.prog, self.tape.order, self.state.sg, rows if mean else 1.0)

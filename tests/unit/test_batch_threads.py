@@ -391,3 +391,52 @@ def test_a_forked_child_replays_on_threads_of_its_own(E):
             os._exit(0 if same else 3)
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
+
+
+def test_ctrl_c_stops_a_long_replay_between_chunks(E):
+    """The calling thread looks at signals between its chunks, so a long
+    replay ends soon after Ctrl-C, not when the whole batch is done; and the
+    interrupted call is all-or-nothing (no forward kept, no grad added)."""
+    import signal
+    import time
+
+    x, w = E.Value(1.0), E.Value(1.0000001)
+    y = x
+    for _ in range(4_000):
+        y = y * w + 1e-7
+    tape = E.compile(y, batch=[x], threads=2)
+    for rows in (4_096, 16_384, 65_536):  # long enough to stop early, on any machine
+        X = np.linspace(0.0, 1.0, rows).reshape(-1, 1)
+        start = time.perf_counter()
+        tape.forward(X)
+        forward = time.perf_counter() - start
+        tape.backward()
+        backward = time.perf_counter() - start - forward
+        if min(forward, backward) >= 0.15:
+            break
+    if min(forward, backward) < 0.15:
+        pytest.skip("the replay is too short to see it stop early")
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGALRM, interrupt)
+    try:
+        signal.setitimer(signal.ITIMER_REAL, forward / 10)
+        start = time.perf_counter()
+        with pytest.raises(KeyboardInterrupt):
+            tape.forward(X)
+        assert time.perf_counter() - start < 0.6 * forward
+        with pytest.raises(RuntimeError, match="run forward"):
+            tape.backward()
+        tape.forward(X)
+        w.grad = 0.5
+        signal.setitimer(signal.ITIMER_REAL, backward / 10)
+        start = time.perf_counter()
+        with pytest.raises(KeyboardInterrupt):
+            tape.backward()
+        assert time.perf_counter() - start < 0.6 * backward
+        assert w.grad == 0.5
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
