@@ -14,29 +14,6 @@
 #define CHILD(e, i) MG_NODE((e)->children[i])
 #define KID(n, i) MG_NODE((n)->u.kids[i])
 
-#define NUMBERS_BINARY(code, name, layout, forward, local_a, local_b)              \
-    case code: {                                                                    \
-        MG_OPERANDS_A_B(layout);                                                    \
-        MG_RESULT;                                                                  \
-        const double d_a = (local_a), d_b = (local_b);                              \
-        if (status != MG_OK)                                                        \
-            return status;                                                          \
-        ADJ(0) += d_a * g;                                                          \
-        if (layout == MG_TWO_CHILDREN)                                              \
-            ADJ(1) += d_b * g;                                                      \
-        return MG_OK;                                                               \
-    }
-#define NUMBERS_UNARY(code, name, layout, forward, local_a, doc)                   \
-    case code: {                                                                    \
-        MG_OPERAND_A(layout);                                                       \
-        MG_RESULT;                                                                  \
-        const double d_a = (local_a);                                               \
-        if (status != MG_OK)                                                        \
-            return status;                                                          \
-        ADJ(0) += d_a * g;                                                          \
-        return MG_OK;                                                               \
-    }
-
 /* fused.h's chain rules (fused_chain_rule.h) over adjoints */
 #define MG_CHAIN_RULE_NAME fused_numbers
 #define MG_CHAIN_RULE_PARAMS , const Py_ssize_t *kid, double *adj
@@ -48,9 +25,11 @@
 static int local_numbers(const mg_node *node, double g, const Py_ssize_t *kid, double *adj)
 {
     int status = MG_OK, *const err = &status;
+#undef MG_CHILD_GRAD
+#define MG_CHILD_GRAD(j) ADJ(j)
     switch ((enum mg_op)node->op) {
-    MG_BINARY_OPS(NUMBERS_BINARY)
-    MG_UNARY_OPS(NUMBERS_UNARY)
+    MG_BINARY_OPS(MG_CHAIN_RULE_BINARY)
+    MG_UNARY_OPS(MG_CHAIN_RULE_UNARY)
     MG_FUSED_OPS(MG_OP_CASE)
         return fused_numbers(node, g, kid, adj);
     case MG_CUSTOM: {  /* microgpt's local grads, or none (micrograd's no-op) */

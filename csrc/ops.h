@@ -72,7 +72,10 @@ computed:
 }
 
 /* microgpt's chain rule, child.grad += local * g with g the node's grad,
- * applied once every local is known: an error changes no grad. */
+ * applied once every local is known: an error changes no grad. The grad of
+ * child j is MG_CHILD_GRAD(j), which the code expanding the rows defines at
+ * the switch (backward()'s below: the children's .grad; grad()'s sweep in
+ * derivative_numbers.c: its adjoints), so the rule is written once. */
 #define MG_CHAIN_RULE_BINARY(code, name, layout, forward, local_a, local_b)        \
     case code: {                                                                    \
         MG_OPERANDS_A_B(layout);                                                    \
@@ -80,9 +83,9 @@ computed:
         const double d_a = (local_a), d_b = (local_b);                              \
         if (status != MG_OK)                                                        \
             return status;                                                          \
-        first->grad += d_a * g;                                                     \
+        MG_CHILD_GRAD(0) += d_a * g;                                                \
         if (layout == MG_TWO_CHILDREN)                                              \
-            MG_NODE(node->u.kids[1])->grad += d_b * g;                              \
+            MG_CHILD_GRAD(1) += d_b * g;                                            \
         return MG_OK;                                                               \
     }
 #define MG_CHAIN_RULE_UNARY(code, name, layout, forward, local_a, doc)             \
@@ -92,7 +95,7 @@ computed:
         const double d_a = (local_a);                                               \
         if (status != MG_OK)                                                        \
             return status;                                                          \
-        first->grad += d_a * g;                                                     \
+        MG_CHILD_GRAD(0) += d_a * g;                                                \
         return MG_OK;                                                               \
     }
 
@@ -101,6 +104,7 @@ static inline int mg_backward_local(mg_node *node)
 {
     int status = MG_OK, *const err = &status;
     const double g = node->grad;
+#define MG_CHILD_GRAD(j) ((j) == 0 ? first : MG_NODE(node->u.kids[1]))->grad
     switch ((enum mg_op)node->op) {
     MG_BINARY_OPS(MG_CHAIN_RULE_BINARY)
     MG_UNARY_OPS(MG_CHAIN_RULE_UNARY)
