@@ -12,6 +12,10 @@
  * Besides these, a few things are set once, at import (under the GIL), and
  * only read after: mg_value_type and the interned "data" and "grad" (value.c),
  * the op ids (op_table.c), the unary ops' method type (unary_methods.c).
+ *
+ * One piece of process-wide state does not rely on the GIL, as its worker
+ * threads run without it: the batched tapes' thread pool (batch_pool.c),
+ * behind its own mutexes.
  */
 #ifndef MG_PROCESS_STATE_H
 #define MG_PROCESS_STATE_H
