@@ -49,7 +49,7 @@ def numbers_on_either_side() -> None:
 def op_table() -> None:
     """The unary ops, each a method named by its id, and the engine's op ids."""
     a = Value(0.5)
-    for x in (a.sin(), a.cos(), a.abs(), a.sqrt(), abs(a), abs(-a)):
+    for x in (a.sin(), a.cos(), a.abs(), a.sqrt(), a.step(), a.sign(), abs(a), abs(-a)):
         assert_type(x, Value)
     assert_type(mf.engine.OPS, tuple[str, ...])
     assert_type(mf.engine.UNARY_OPS, tuple[str, ...])
