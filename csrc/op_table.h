@@ -58,14 +58,14 @@ enum mg_children_layout {
  * op is still one row here and one in the reference's table.
  *   D_A, D_B, D_OUT   the first operand, the second (a child), the result
  *   D_NUM(c)          a number, any C expression over a, b, out: a constant
- *                     of the graph (MG_POW's exponent, a kink's slope)
+ *                     of the graph (MG_POW's exponent, sqrt's inf at 0)
  *   D_ADD, D_SUB, D_MUL, D_NEG, D_DIV (Python's, ZeroDivisionError at 0),
  *   D_POW(x, k) (k a number), D_POWV(x, y), D_LOG, D_SIN, D_COS
  *   D_STEP(x), D_SIGN(x)  the step and sign ops (relu's and abs's slopes): as
  *                     nodes, so a taped derivative graph recomputes a kink's
  *                     slope from new data (a D_NUM would stay the build's)
  *   D_IF(c, x, y)     a branch taken on the numbers a, b, out: the graph
- *                     holds only the branch taken (PyTorch's way at a kink)
+ *                     holds only the branch taken (PyTorch's way at x ** 0)
  * As doubles each word is the arithmetic the rows always had (x - y is
  * x - y; the graph builds x + y * -1, the same bits), so the numbers are
  * bit for bit micrograd's; as nodes a division is x * y ** -1, micrograd's
