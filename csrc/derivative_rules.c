@@ -292,6 +292,8 @@ static PyObject *g_div(mg_builder *bu, PyObject *x, PyObject *y)
 #undef D_LOG
 #undef D_SIN
 #undef D_COS
+#undef D_STEP
+#undef D_SIGN
 #undef D_IF
 #define D_A g_ref(x)
 #define D_B g_ref(y)
@@ -307,6 +309,8 @@ static PyObject *g_div(mg_builder *bu, PyObject *x, PyObject *y)
 #define D_LOG(p) op1(MG_LOG, (p), 1)
 #define D_SIN(p) op1(MG_SIN, (p), 1)
 #define D_COS(p) op1(MG_COS, (p), 1)
+#define D_STEP(p) op1(MG_STEP, (p), 1) /* a node: its data recomputed on a tape's replay */
+#define D_SIGN(p) op1(MG_SIGN, (p), 1)
 #define D_IF(c, p, q) ((c) ? (p) : (q))  /* on the numbers: only the branch taken is built */
 
 /* The term (coef, A) for the child at place, coef a new reference built by

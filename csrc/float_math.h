@@ -100,6 +100,12 @@ static inline double mg_divide(double x, double y, int *err)
     return x / y;
 }
 
+/* Heaviside's step with 0 at 0, relu's slope: 1 above 0, else 0 (NaN too). */
+static inline double mg_step(double x)
+{
+    return x > 0.0 ? 1.0 : 0.0;
+}
+
 /* PyTorch's sign, abs's slope: 0 at 0 (either zero), NaN at NaN. */
 static inline double mg_sign(double x)
 {

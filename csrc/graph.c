@@ -74,7 +74,7 @@ static inline int chain_rule_can_fail(const mg_node *n)
     switch ((enum mg_op)n->op) {
     case MG_LEAF: case MG_ADD: case MG_MUL: case MG_RELU: case MG_TANH: case MG_EXP:
     case MG_SIGMOID: case MG_SIN: case MG_COS: case MG_ABS: case MG_SQRT: case MG_DOT:
-    case MG_SUM:
+    case MG_SUM: case MG_STEP: case MG_SIGN:
         return 0;
     case MG_CUSTOM:  /* microgpt's local grads cannot fail; a Python _backward can */
         return n->u.nary != NULL && n->u.nary->backward != NULL;

@@ -58,11 +58,14 @@ enum mg_children_layout {
  * op is still one row here and one in the reference's table.
  *   D_A, D_B, D_OUT   the first operand, the second (a child), the result
  *   D_NUM(c)          a number, any C expression over a, b, out: a constant
- *                     of the graph (MG_POW's exponent, a kink's slope)
+ *                     of the graph (MG_POW's exponent, sqrt's inf at 0)
  *   D_ADD, D_SUB, D_MUL, D_NEG, D_DIV (Python's, ZeroDivisionError at 0),
  *   D_POW(x, k) (k a number), D_POWV(x, y), D_LOG, D_SIN, D_COS
+ *   D_STEP(x), D_SIGN(x)  the step and sign ops (relu's and abs's slopes): as
+ *                     nodes, so a taped derivative graph recomputes a kink's
+ *                     slope from new data (a D_NUM would stay the build's)
  *   D_IF(c, x, y)     a branch taken on the numbers a, b, out: the graph
- *                     holds only the branch taken (PyTorch's way at a kink)
+ *                     holds only the branch taken (PyTorch's way at x ** 0)
  * As doubles each word is the arithmetic the rows always had (x - y is
  * x - y; the graph builds x + y * -1, the same bits), so the numbers are
  * bit for bit micrograd's; as nodes a division is x * y ** -1, micrograd's
@@ -81,6 +84,8 @@ enum mg_children_layout {
 #define D_LOG(x) log(x)
 #define D_SIN(x) sin(x)
 #define D_COS(x) cos(x)
+#define D_STEP(x) mg_step(x)
+#define D_SIGN(x) mg_sign(x)
 #define D_IF(c, x, y) ((c) ? (x) : (y))
 
 /* X(code, _op, children, forward, d out / d a, d out / d b) */
@@ -98,9 +103,10 @@ enum mg_children_layout {
 /* X(code, _op, children, forward, d out / d a, the Value method's docstring)
  * The forwards are Python's math functions, with their errors (mg_math_1);
  * the derivatives take PyTorch's value at a kink (slope 0 at 0 for relu and
- * abs) and at a pole (sqrt's inf at 0). */
+ * abs, the step and sign nodes, whose own slope is 0: PyTorch's second
+ * derivative) and at a pole (sqrt's inf at 0). */
 #define MG_UNARY_OPS(X)                                                                         \
-    X(MG_RELU,    "ReLU",    MG_ONE_CHILD, a < 0 ? 0.0 : a,           D_NUM((double)(out > 0)), \
+    X(MG_RELU,    "ReLU",    MG_ONE_CHILD, a < 0 ? 0.0 : a,           D_STEP(D_OUT),            \
       "max(0, x), as micrograd's relu (a NaN stays NaN).")                                      \
     X(MG_TANH,    "tanh",    MG_ONE_CHILD, tanh(a),                                             \
       D_SUB(D_NUM(1.0), D_MUL(D_OUT, D_OUT)),                                                   \
@@ -116,12 +122,17 @@ enum mg_children_layout {
       "The sine, math.sin(x) (ValueError for an infinite x).")                                  \
     X(MG_COS,     "cos",     MG_ONE_CHILD, mg_math_1(a, cos, 0, err), D_NEG(D_SIN(D_A)),        \
       "The cosine, math.cos(x) (ValueError for an infinite x).")                                \
-    X(MG_ABS,     "abs",     MG_ONE_CHILD, mg_math_1(a, fabs, 0, err), D_NUM(mg_sign(a)),       \
+    X(MG_ABS,     "abs",     MG_ONE_CHILD, mg_math_1(a, fabs, 0, err), D_SIGN(D_A),             \
       "|x|, math.fabs(x), as abs(v) gives; its slope is 0 at 0.")                               \
     /* 0.5 / out as C divides: a constant inf at 0 (where Python's division raises) */          \
     X(MG_SQRT,    "sqrt",    MG_ONE_CHILD, mg_math_1(a, sqrt, 0, err),                          \
       D_IF(out == 0.0, D_NUM(0.5 / out), D_DIV(D_NUM(0.5), D_OUT)),                             \
-      "The square root, math.sqrt(x) (ValueError for x < 0).")
+      "The square root, math.sqrt(x) (ValueError for x < 0).")                                  \
+    /* relu's and abs's slopes as ops, flat (slope 0) on each side of 0 */                        \
+    X(MG_STEP,    "step",    MG_ONE_CHILD, mg_step(a),                D_NUM(0.0),               \
+      "Heaviside's step, 1.0 if x > 0 else 0.0 (0.0 at 0 and at NaN): relu's slope.")          \
+    X(MG_SIGN,    "sign",    MG_ONE_CHILD, mg_sign(a),                D_NUM(0.0),               \
+      "1.0, -1.0, or 0.0 at +-0: abs's slope; NaN at NaN (torch.sign gives 0.0 there).")
 
 /* X(code, _op, children): the fused ops (fused.h), one node where
  * written-out code makes many */

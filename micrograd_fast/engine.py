@@ -53,7 +53,18 @@ if TYPE_CHECKING:
         log_softmax = staticmethod(_engine.log_softmax)
         cross_entropy = staticmethod(_engine.cross_entropy)
         embedding = staticmethod(_engine.embedding)
-        compile = staticmethod(_engine.compile)
+        # the stub's two overloads, written out: staticmethod() of an
+        # overloaded function keeps only its first for some mypy versions
+        @overload
+        @staticmethod
+        def compile(root: _engine.Value, batch: None = None, threads: None = None) -> _engine.Tape: ...
+        @overload
+        @staticmethod
+        def compile(root: _engine.Value, batch: Sequence[_engine.Value],
+                    threads: int | None = None) -> _engine.BatchTape: ...
+        @staticmethod
+        def compile(root: _engine.Value, batch: Sequence[_engine.Value] | None = None,
+                    threads: int | None = None) -> _engine.Tape | _engine.BatchTape: ...
         assign = staticmethod(_engine.assign)
         topo_order = staticmethod(_engine.topo_order)
         zero_grads = staticmethod(_engine.zero_grads)

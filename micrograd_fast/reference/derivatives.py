@@ -22,11 +22,13 @@ adjoint can reach an input.
 
 A derivative graph is data-independent where the forward is: a softmax's
 max, a cross_entropy target and an embedding row stay data (see the fused
-rules below), so a tape of the derivative replays right on new data. A
-branch of an elementwise local taken on the numbers (relu's and abs's
-slope, x ** 0, a base of 0) is a constant of the derivative graph, as
-PyTorch's is; a tape of it replays right while each such input stays on
-its side of the branch.
+rules below), so a tape of the derivative replays right on new data. So do the kinks:
+relu's slope is a step node over its output and abs's a sign node over its
+input (ops whose own slope is 0, PyTorch's second derivative), so a tape of
+a derivative through them is right when an input changes sign. A branch
+of an elementwise local still taken on the numbers (x ** 0, a base of 0,
+sqrt at 0) is a constant of the derivative graph, as PyTorch's is; a tape
+of it replays right while each such input stays on its side of the branch.
 """
 
 from .. import grad_checks

@@ -13,8 +13,11 @@ A row is Op(name, arity, forward, local, domain, edges):
   child.grad += local * out.grad. Written with arithmetic that works on
   numbers and on Values alike (number(), cos(), power() below), so the same
   expression, called on the nodes, builds the derivative as a graph
-  (derivatives.py, grad with create_graph=True); a branch (a kink, x ** 0)
-  is taken on the numbers and its slope is a constant, as PyTorch's is;
+  (derivatives.py, grad with create_graph=True); a kink's slope is a node
+  (relu's step(out), abs's sign(a): ops of this table whose own slope is 0,
+  PyTorch's second derivative), so a tape of a derivative recomputes it
+  from new data; a branch (x ** 0, a base of 0) is taken on the numbers and
+  its slope is a constant, as PyTorch's is;
 - domain: (lo, hi), where tests draw inputs; edges: inputs each tested
   exactly (kinks, the domain's ends, infinities, nan).
 
@@ -109,10 +112,28 @@ def half_over(out):
     return 0.5 / out if x != 0 else math.copysign(inf, x)
 
 
-def sign(x):
-    """abs's slope: PyTorch's sign, 0 at 0 and nan at nan."""
-    x = number(x)
+def step_of(x):
+    """Heaviside's step with 0 at 0 (and at nan), relu's slope: the step
+    op's forward."""
+    return 1.0 if x > 0 else 0.0
+
+
+def sign_of(x):
+    """abs's slope: PyTorch's sign, 0 at 0, but nan at nan (torch.sign
+    gives 0.0 there): the sign op's forward."""
     return 1.0 if x > 0 else -1.0 if x < 0 else 0.0 if x == 0 else nan
+
+
+def step(x):
+    """step_of on a number; a step node on a Value, whose data a tape
+    recomputes from new data (relu's slope in a derivative graph)."""
+    return step_of(x) if type(x) is float else x.step()
+
+
+def sign(x):
+    """sign_of on a number; a sign node on a Value (abs's slope in a
+    derivative graph)."""
+    return sign_of(x) if type(x) is float else x.sign()
 
 
 EDGES = (0.0, -0.0, inf, -inf, nan)  # every op is tested at these
@@ -136,7 +157,7 @@ OPERATORS = {
 # the one-child ops, each a method of Value by its id: v.relu(), v.sin()
 UNARY = {
     "relu": Op("ReLU", 1, lambda a: 0.0 if a < 0 else a,
-               lambda a, out: (float(number(out) > 0),),
+               lambda a, out: (step(out),),
                (-5.0, 5.0), EDGES + (1.0, -1.0)),
     "tanh": Op("tanh", 1, math.tanh,
                lambda a, out: (1.0 - out * out,),
@@ -162,6 +183,14 @@ UNARY = {
     "sqrt": Op("sqrt", 1, math.sqrt,
                lambda a, out: (half_over(out),),
                (1e-3, 100.0), EDGES + (-1.0, 1.0, 5e-324)),
+    # relu's and abs's slopes as ops (flat on each side: their own slope is
+    # 0), so that a derivative graph recomputes them from new data
+    "step": Op("step", 1, step_of,
+               lambda a, out: (0.0,),
+               (-5.0, 5.0), EDGES + (1.0, -1.0, 5e-324, -5e-324)),
+    "sign": Op("sign", 1, sign_of,
+               lambda a, out: (0.0,),
+               (-5.0, 5.0), EDGES + (1.0, -1.0, 5e-324, -5e-324)),
 }
 
 TABLE = {**OPERATORS, **UNARY}

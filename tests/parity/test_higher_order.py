@@ -102,6 +102,10 @@ class TorchEngine:
 
 
 TORCH_BUILDERS = {"iadd": lambda e, xs, c: xs[0] + xs[1]}  # += on a tensor would write in place
+# our unary ops that a tensor has no method for: torch.heaviside has no
+# derivative, so step is a comparison (no graph: slope 0, as ours)
+TORCH_UNARY = {"step": lambda t: (t > 0).to(t.dtype)}
+TORCH_BUILDERS.update({op: (lambda f: lambda e, xs, c: f(xs[0]))(f) for op, f in TORCH_UNARY.items()})
 
 
 def torch_orders(root, leaves):
@@ -190,12 +194,14 @@ def near_a_branch(nodes):
     """Whether a node's input is at (or within differencing reach of) a
     point where its slope is a convention, PyTorch's, not a limit: relu and
     abs at 0 (relu(x * x) at 0 has slope 0 there, though its values are x * x
-    around it), Value ** Value at a base of 0 or an exponent of 0, 1, 2 or 3
+    around it), step and sign at 0 (a jump), sqrt at 0 (its slope the
+    constant inf, so sqrt(x - x) has slope inf * 0 = nan where its values
+    are 0 around it), Value ** Value at a base of 0 or an exponent of 0, 1, 2 or 3
     (its derivative graphs hold a ** (b - k), whose slope in a at b - k == 0
     is the constant 0 also in PyTorch, though its derivative in b is not)."""
     for v in nodes:
         kids = v._children
-        if v._op in ("ReLU", "abs") and abs(kids[0].data) < 1e-3:
+        if v._op in ("ReLU", "abs", "step", "sign", "sqrt") and abs(kids[0].data) < 1e-3:
             return True
         if v._op == "**" and len(kids) == 2 and (abs(kids[0].data) < 1e-3 or
                                                   min(abs(kids[1].data - k) for k in range(4)) < 1e-3):
@@ -283,7 +289,7 @@ def test_second_derivative_at_each_edge_matches_torch(torch, name, op, x):
     except FAILS:
         return  # Python's error where torch returns nan (checked by test_op_table for the forward)
     t = TorchEngine.Value(x)
-    tout = getattr(t, op)()
+    tout = TORCH_UNARY[op](t) if op in TORCH_UNARY else getattr(t, op)()
     theirs = second_derivative(
         lambda o, xs, c: torch.autograd.grad(o, xs, create_graph=c, allow_unused=True) if o.requires_grad
         else [None], tout, t)

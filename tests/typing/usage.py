@@ -49,7 +49,7 @@ def numbers_on_either_side() -> None:
 def op_table() -> None:
     """The unary ops, each a method named by its id, and the engine's op ids."""
     a = Value(0.5)
-    for x in (a.sin(), a.cos(), a.abs(), a.sqrt(), abs(a), abs(-a)):
+    for x in (a.sin(), a.cos(), a.abs(), a.sqrt(), a.step(), a.sign(), abs(a), abs(-a)):
         assert_type(x, Value)
     assert_type(mf.engine.OPS, tuple[str, ...])
     assert_type(mf.engine.UNARY_OPS, tuple[str, ...])
@@ -146,9 +146,10 @@ def tapes() -> None:
     cache = mf.TapeCache(build)
     graph = cache[3]
     assert_type(graph, mf.CompiledGraph)
-    assert_type(graph.tape, mf.engine.Tape)
+    assert_type(graph.tape, mf.engine.Tape | mf.engine.BatchTape)  # a BatchTape with batch=True
     assert_type(graph.root, Value)
     mf.assign(graph.inputs, [1, 2, 3])
+    assert isinstance(graph.tape, mf.engine.Tape)
     assert graph.tape.forward() == 6.0
 
 
@@ -239,7 +240,7 @@ def rejected() -> None:
     Value(1.0, label=3)  # type: ignore[arg-type]
     Value(1.0).relu(2)  # type: ignore[call-arg]
     mf.cross_entropy([Value(1.0)], 0.5)  # type: ignore[arg-type]
-    mf.compile([Value(1.0)])  # type: ignore[arg-type]
+    mf.compile([Value(1.0)])  # type: ignore[call-overload]
     mf.grad(Value(1.0), [1.0])  # type: ignore[list-item]
     mf.hessian([Value(1.0)], [Value(1.0)])  # type: ignore[arg-type]
 

@@ -363,11 +363,49 @@ def test_an_interior_input(backend, Value):
     assert ga.data == pytest.approx(math.tanh(m.data) + gm.data * b.data, rel=1e-15)
 
 
-def test_a_taped_derivative_through_relu_keeps_its_side(backend, Value):
-    """relu's slope is a constant of the derivative graph (PyTorch's): a tape
-    of it is right on new data while the relu's input keeps its sign."""
-    x = Value(0.5)
-    [g] = backend.grad((x * x * x).relu() * x, [x], create_graph=True)
-    tape = backend.compile(g)
-    x.data = 2.0
-    assert tape.forward() == pytest.approx(4 * 2.0**3, rel=1e-15)
+def kinked_loss(x, w):
+    """A loss through relu and abs whose kinks each input's sign moves."""
+    return (x * w).relu() * x + (x * x - 1.0).abs() * w + (x - 0.2).relu().relu() * (x + w).abs()
+
+
+def test_a_taped_derivative_through_relu_and_abs_replays_across_the_kinks(backend, Value):
+    """relu's and abs's slopes in a derivative graph are step and sign nodes
+    (not constants of the build's numbers): a tape of d loss / dx, scalar
+    and batched, recorded at x = 0.5 and replayed at inputs of both signs,
+    equals the derivative graph built anew at each point."""
+    x, w = Value(0.5), Value(1.3)
+    [g] = backend.grad(kinked_loss(x, w), [x], create_graph=True)
+    [g2] = backend.grad(g, [x], create_graph=True)
+    tape, batched = backend.compile(g), backend.compile(g, batch=[x])
+    points = [0.5, -0.7, 1.5, -2.0, 0.9, -0.3, 3.0, -1.2, 0.1]
+    expected = []
+    for d in points:
+        fresh = Value(d)
+        [want] = backend.grad(kinked_loss(fresh, Value(1.3)), [fresh], create_graph=True)
+        [want2] = backend.grad(want, [fresh], allow_unused=True)
+        expected.append(want.data)
+        x.data = d
+        assert tape.forward() == want.data, f"x = {d}"
+        assert backend.compile(g2).forward() == pytest.approx(want2.data, rel=1e-12), f"x = {d}"
+    assert list(batched.forward([[d] for d in points])) == expected
+    # the slopes are nodes that recompute, with PyTorch's second derivative 0
+    v = Value(-0.5)
+    [dr] = backend.grad(v.relu(), [v], create_graph=True)
+    [da] = backend.grad(v.abs(), [v], create_graph=True)
+    assert (dr.data, da.data) == (0.0, -1.0)
+    assert [d.data for d in backend.grad([dr, da], [v])] == [0.0]
+    rt, at = backend.compile(dr), backend.compile(da)
+    v.data = 2.0
+    assert (rt.forward(), at.forward()) == (1.0, 1.0)
+
+
+@pytest.mark.parametrize("x", [0.0, -0.0, 2.0, -3.0, 5e-324, math.inf, -math.inf, math.nan])
+def test_step_and_sign_are_relu_and_abs_slopes(backend, Value, x):
+    """step and sign are exactly the slopes backward() uses (relu's at its
+    output, abs's at its input), and their own slope is 0."""
+    v = Value(x)
+    relu_slope, abs_slope = v.relu()._local_grads[0], v.abs()._local_grads[0]
+    assert same_bits(Value(v.relu().data).step().data, relu_slope)
+    assert same_bits(v.sign().data, abs_slope)
+    assert v.step()._op == "step" and v.sign()._op == "sign"
+    assert v.step()._local_grads == (0.0,) and v.sign()._local_grads == (0.0,)
