@@ -49,6 +49,7 @@ typedef struct mg_bstate {
     double *partial;        /* backward's per group, per lane sums */
     size_t partial_cap;     /* doubles */
     int has_forward;
+    struct mg_bone *one;    /* the one-row program (batch_one.c), made when first used */
 } mg_bstate;
 
 /* A replay's failure: the lowest failing row (-1: no row, out of memory). */
@@ -77,5 +78,20 @@ mg_berror mg_batch_evaluate(mg_bstate *s, const double *X, Py_ssize_t B,
 /* The sum over the last forward's examples of d root / d slot, for every
  * shared slot, into s->sg (the caller adds s->sg[leaf_slot] to the leaves). */
 mg_berror mg_batch_backward(mg_bstate *s);
+
+/* A batch of one row (batch_one.c): the flat program run as the scalar
+ * tape runs, one double per slot, over sv (forward: what backward reads),
+ * sv_eval (evaluate) and sg, each n_shared + n_per long. They read the
+ * shared leaves themselves (order: the tape's nodes; with the GIL), give
+ * the same results and errors as the functions above for B = 1 (row 0);
+ * backward's adjoints of the shared leaves start from their .grad, and
+ * mg_bone_set_grads writes them back: the scalar tape's sums, bit for bit. */
+mg_berror mg_bone_forward(mg_bstate *s, PyObject *const *order, const double *X,
+                          double *root_out);
+mg_berror mg_bone_evaluate(mg_bstate *s, PyObject *const *order, const double *X,
+                           const Py_ssize_t *outs, Py_ssize_t n_out, double *Y);
+mg_berror mg_bone_backward(mg_bstate *s);
+void mg_bone_set_grads(const mg_bstate *s);
+void mg_bone_free(mg_bstate *s);
 
 #endif

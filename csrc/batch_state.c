@@ -71,9 +71,10 @@ mg_bstate *mg_bstate_new(const mg_bprog *p, int threads)
         return NULL;
     s->p = p;
     s->threads = threads < 1 ? 1 : threads;
-    s->sv = calloc((size_t)p->n_shared + 1, sizeof(double));
-    s->sv_eval = calloc((size_t)p->n_shared + 1, sizeof(double));
-    s->sg = calloc((size_t)p->n_shared + 1, sizeof(double));
+    /* the shared slots, then room for one row's per-example slots (batch_one.c) */
+    s->sv = calloc((size_t)(p->n_shared + p->n_per) + 1, sizeof(double));
+    s->sv_eval = calloc((size_t)(p->n_shared + p->n_per) + 1, sizeof(double));
+    s->sg = calloc((size_t)(p->n_shared + p->n_per) + 1, sizeof(double));
     if (s->sv == NULL || s->sv_eval == NULL || s->sg == NULL) {
         mg_bstate_free(s);
         return NULL;
@@ -86,6 +87,7 @@ void mg_bstate_free(mg_bstate *s)
     if (s == NULL)
         return;
     free_scratch(s);
+    mg_bone_free(s);
     free(s->saved), free(s->sv), free(s->sv_eval), free(s->sg), free(s->partial);
     free(s);
 }

@@ -6,8 +6,18 @@
 # leaves' data in before a replay and adding the gradients to their .grad
 # after, and the errors.
 
-from cpython.buffer cimport PyObject_GetBuffer, PyBuffer_Release, PyBUF_SIMPLE
+from cpython.buffer cimport (PyObject_GetBuffer, PyBuffer_Release, PyBUF_SIMPLE,
+                             PyBUF_C_CONTIGUOUS, PyBUF_FORMAT)
 from micrograd_fast import batch_checks  # imports no engine
+
+cdef extern from "batch_run.h":
+    # a batch of one row (csrc/batch_one.c): run holding the GIL
+    mg_berror mg_bone_forward(mg_bstate *s, PyObject *const *order, const double *X,
+                              double *root_out)
+    mg_berror mg_bone_evaluate(mg_bstate *s, PyObject *const *order, const double *X,
+                               const Py_ssize_t *outs, Py_ssize_t n_out, double *Y)
+    mg_berror mg_bone_backward(mg_bstate *s)
+    void mg_bone_set_grads(const mg_bstate *s)
 
 cdef object numpy_module = None
 cdef object float64_dtype = None  # numpy's (a singleton)
@@ -114,44 +124,66 @@ cdef class BatchTape:
             raise batch_checks.in_row(r.row, exc) from None
         return -1
 
-    cdef object rows(self, X, str where):
-        """X by batch_checks.rows; an array that already is what it returns
-        (C-contiguous float64 of B >= 1 rows of len(inputs)) is taken as it
-        is, without the call: a small batch's replay costs about as much."""
+    cdef object take(self, X, str where, Py_buffer *view):
+        """X by batch_checks.rows, its buffer held in view (the caller
+        releases it). An ndarray that already is what rows returns
+        (C-contiguous native float64, B >= 1 rows of len(inputs)) is taken
+        as it is, checked on the one buffer request: its dtype, shape and
+        flags attributes each made objects, a one-row replay's larger cost."""
         numpy()
-        if type(X) is ndarray_type and X.dtype is float64_dtype:
-            shape = X.shape
-            if (len(shape) == 2 and <Py_ssize_t>shape[0] > 0 and <Py_ssize_t>shape[1] == self.n_inputs
-                    and X.flags.c_contiguous):
-                return X
-        return batch_checks.rows(X, self.n_inputs, where)
+        if type(X) is ndarray_type:
+            try:
+                PyObject_GetBuffer(X, view, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT)
+            except BufferError:
+                pass
+            else:
+                if (view.ndim == 2 and view.format != NULL and view.format[0] == b'd'
+                        and view.format[1] == 0 and view.shape[0] > 0
+                        and view.shape[1] == self.n_inputs):
+                    return X
+                PyBuffer_Release(view)
+        x = batch_checks.rows(X, self.n_inputs, where)
+        data_of(x, view)
+        return x
 
     def forward(self, X):
         """The root of each row of X (B rows of len(inputs) numbers): a
         float64 array of B values. Keeps what backward needs; on an error
         (the lowest failing row's, named) it keeps nothing."""
-        x = self.rows(X, "forward")
-        self.check_fresh()
-        cdef Py_ssize_t B = len(x)
-        out = numpy_empty(B)
         cdef Py_buffer xb, ob
         cdef mg_berror r
-        self.state.has_forward = 0
-        PyErr_CheckSignals()  # (before the buffers are held: nothing to release)
-        data_of(x, &xb)
+        cdef Py_ssize_t B
+        cdef double root
+        x = self.take(X, "forward", &xb)
         try:
+            self.check_fresh()
+            self.state.has_forward = 0
+            PyErr_CheckSignals()
+        except BaseException:
+            PyBuffer_Release(&xb)
+            raise
+        B = xb.len // (8 * self.n_inputs) if self.n_inputs > 0 else len(x)
+        cdef const double *xp = <const double *>xb.buf if self.n_inputs > 0 else NULL
+        if B == 1:  # one row: the scalar tape's loop (batch_one.c), with the GIL
+            r = mg_bone_forward(self.state, self.tape.order, xp, &root)
+            PyBuffer_Release(&xb)
+            self.raise_for(r)
+            try:
+                out = numpy_empty(1)
+                out[0] = root
+            except BaseException:
+                self.state.has_forward = 0  # no result: as if it had not run
+                raise
+            return out
+        mg_bprog_read_leaves(self.prog, self.tape.order, self.state.sv)
+        try:
+            out = numpy_empty(B)
             data_of(out, &ob)
         except BaseException:
             PyBuffer_Release(&xb)
             raise
-        cdef const double *xp = <const double *>xb.buf if self.n_inputs > 0 else NULL
-        cdef double *op = <double *>ob.buf
-        mg_bprog_read_leaves(self.prog, self.tape.order, self.state.sv)
-        if B == 1:  # one row: less work than releasing and retaking the GIL
-            r = mg_batch_forward(self.state, xp, B, op)
-        else:
-            with nogil:
-                r = mg_batch_forward(self.state, xp, B, op)
+        with nogil:
+            r = mg_batch_forward(self.state, xp, B, <double *>ob.buf)
         PyBuffer_Release(&ob)
         PyBuffer_Release(&xb)
         self.raise_for(r)
@@ -166,7 +198,14 @@ cdef class BatchTape:
         """The values of outputs (nodes of this tape) for each row of X:
         a (B, len(outputs)) float64 array. Forward only: what the last
         forward kept for backward stays."""
-        x = self.rows(X, "evaluate")
+        cdef Py_buffer xb
+        x = self.take(X, "evaluate", &xb)
+        try:
+            return self.evaluate_rows(x, &xb, outputs)
+        finally:
+            PyBuffer_Release(&xb)
+
+    cdef object evaluate_rows(self, object x, Py_buffer *xb, outputs):
         if type(outputs) is not list and type(outputs) is not tuple:
             raise checks.must_be("evaluate: outputs", "a list of Values", outputs)
         cdef Py_ssize_t i, n_out = len(outputs), at
@@ -174,9 +213,8 @@ cdef class BatchTape:
             if not isinstance(outputs[i], Value):
                 raise checks.holds("evaluate: outputs", outputs[i], "a Value")
         self.check_fresh()
-        cdef const double[:, ::1] xv = x
-        cdef Py_ssize_t B = xv.shape[0]
-        cdef const double *xp = &xv[0, 0] if self.n_inputs > 0 else NULL
+        cdef Py_ssize_t B = xb.len // (8 * self.n_inputs) if self.n_inputs > 0 else len(x)
+        cdef const double *xp = <const double *>xb.buf if self.n_inputs > 0 else NULL
         cdef Py_ssize_t *outs = <Py_ssize_t *>PyMem_Malloc(max(n_out, 1) * sizeof(Py_ssize_t))
         cdef mg_berror r
         if outs == NULL:
@@ -187,11 +225,12 @@ cdef class BatchTape:
                 if at < 0:
                     raise batch_checks.not_on_tape(i)
                 outs[i] = at
-            result = numpy().empty((B, n_out), dtype=numpy().float64)
+            result = numpy_empty((B, n_out))
             if n_out == 0:
                 return result
             PyErr_CheckSignals()
-            mg_bprog_read_leaves(self.prog, self.tape.order, self.state.sv_eval)
+            if B > 1:  # (batch_one.c reads them itself)
+                mg_bprog_read_leaves(self.prog, self.tape.order, self.state.sv_eval)
             r = self.evaluate_into(xp, B, outs, n_out, result)
             self.raise_for(r)
             PyErr_CheckSignals()
@@ -201,10 +240,15 @@ cdef class BatchTape:
 
     cdef mg_berror evaluate_into(self, const double *xp, Py_ssize_t B, const Py_ssize_t *outs,
                                  Py_ssize_t n_out, object result):
-        cdef double[:, ::1] yv = result
+        cdef Py_buffer yb
         cdef mg_berror r
-        with nogil:
-            r = mg_batch_evaluate(self.state, xp, B, outs, n_out, &yv[0, 0])
+        data_of(result, &yb)
+        if B == 1:  # one row: batch_one.c, with the GIL
+            r = mg_bone_evaluate(self.state, self.tape.order, xp, outs, n_out, <double *>yb.buf)
+        else:
+            with nogil:
+                r = mg_batch_evaluate(self.state, xp, B, outs, n_out, <double *>yb.buf)
+        PyBuffer_Release(&yb)
         return r
 
     def backward(self, reduction="mean"):
@@ -225,11 +269,14 @@ cdef class BatchTape:
         cdef mg_berror r
         cdef double rows = <double>self.state.B
         PyErr_CheckSignals()
-        if self.state.B == 1:  # as forward: one row runs holding the GIL
+        if self.state.B == 1:  # forward ran batch_one.c's: its backward, the scalar tape's sums
+            r = mg_bone_backward(self.state)
+            self.raise_for(r)
+            PyErr_CheckSignals()  # interrupted: no .grad has changed yet
+            mg_bone_set_grads(self.state)
+            return
+        with nogil:
             r = mg_batch_backward(self.state)
-        else:
-            with nogil:
-                r = mg_batch_backward(self.state)
         self.raise_for(r)
         PyErr_CheckSignals()  # interrupted: no .grad has changed yet
         mg_bprog_add_grads(self.prog, self.tape.order, self.state.sg, rows if mean else 1.0)

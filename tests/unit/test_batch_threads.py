@@ -440,3 +440,68 @@ def test_ctrl_c_stops_a_long_replay_between_chunks(E):
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+
+
+def one_row_cases(E):
+    """(inputs, root, rows): graphs through every op and fused op, each row
+    replayed as a batch of one."""
+    _, c_in, c_root = classifier(E)
+    e_in, e_root = every_op(E)
+    x, w = E.Value(0.0), E.Value(0.7)
+    chain = ((x * w).tanh() * w.exp() + w ** 2.0).sigmoid()  # a shared leaf used thrice
+    return [(c_in, c_root, [[0.3, -1.2, 2.0], [-1.7, 0.4, 0.0]]),
+            (e_in, e_root, every_op_rows(6, np.random.default_rng(8)).tolist()),
+            ([x], chain, [[0.5], [-2.0]])]
+
+
+@pytest.mark.parametrize("case", [0, 1, 2])
+def test_one_row_is_the_scalar_tape_bit_for_bit(E, case):
+    """batch_one.c: forward, evaluate and grads the scalar tape's bits, also
+    accumulated over grads that were not 0 (a shared leaf's adjoint starts
+    from its .grad, as the scalar tape adds into it)."""
+    inputs, root, rows = one_row_cases(E)[case]
+    leaves, tape = shared_leaves(root, inputs), E.compile(root)
+    one = E.compile(root, batch=inputs, threads=2)
+    for k, row in enumerate(rows):
+        start = [0.0 if k == 0 else 0.1 * i - 0.3 for i in range(len(leaves))]
+        for v, g in zip(leaves, start):
+            v.grad = g
+        out = one.forward(np.array([row]))
+        ev = one.evaluate([row], [root, inputs[0]])
+        one.backward("mean" if k % 2 else "sum")
+        got = [v.grad for v in leaves]
+        for v, g in zip(leaves, start):
+            v.grad = g
+        for v, number in zip(inputs, row):
+            v.data = float(number)
+        assert out.tobytes() == np.array([tape.forward()]).tobytes()
+        assert ev.tobytes() == np.array([[tape.forward(), row[0]]]).tobytes()
+        tape.backward()
+        assert np.array(got).tobytes() == np.array([v.grad for v in leaves]).tobytes()
+
+
+@pytest.mark.parametrize("bad", ["log", "target", "index", "shared", "backward"])
+def test_one_rows_error_is_the_scalar_tapes_and_changes_nothing(E, bad):
+    x, t, w = E.Value(1.0), E.Value(0.0), E.Value(0.5)
+    logits = [x * w, x + w, E.embedding([[w, x], [x * x, w * 2.0]], t)[0]]
+    root = E.cross_entropy(logits, t) + (x + 3.0).log() + w.log() + (x * x) ** 0.5
+    row = {"log": [-4.0, 1.0], "target": [1.0, 3.0], "index": [1.0, 0.5],
+           "shared": [1.0, 1.0], "backward": [0.0, 1.0]}[bad]
+    tape, one = E.compile(root), E.compile(root, batch=[x, t])
+    everything = E.topo_order(root)
+    one.forward([[1.0, 1.0]])
+    w.data = -1.0 if bad == "shared" else 0.5
+    x.data, t.data = row
+    with pytest.raises(Exception) as scalar:
+        tape.forward()
+        tape.backward()
+    x.data, t.data = 1.0, 0.0
+    before = state_of(everything)
+    with pytest.raises(type(scalar.value), match="row 0: " + str(scalar.value)[:8]):
+        one.forward(np.array([row]))
+        one.backward()
+    assert state_of(everything) == before
+    if bad != "backward":  # a failed forward keeps nothing
+        with pytest.raises(RuntimeError):
+            one.backward()
+    w.data = 0.5
