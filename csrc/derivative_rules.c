@@ -330,6 +330,16 @@ static int push_coefficient(mg_builder *bu, Py_ssize_t place, PyObject *coef, Py
     return r;
 }
 
+/* a one-child op reads no second operand: its kids[1] is not a child */
+#define GRAPH_OPERAND(layout)                                                       \
+    MG_OPERAND_A(layout);                                                           \
+    MG_RESULT;                                                                      \
+    PyObject *const x = layout == MG_BASE_AND_EXPONENT ? node->u.pow.base : node->u.kids[0]; \
+    PyObject *const y = NULL;                                                       \
+    const double b = 0.0;                                                           \
+    (void)x;                                                                        \
+    (void)y;                                                                        \
+    (void)b
 #define GRAPH_OPERANDS(layout)                                                      \
     MG_OPERANDS_A_B(layout);                                                        \
     MG_RESULT;                                                                      \
@@ -353,7 +363,7 @@ static int push_coefficient(mg_builder *bu, Py_ssize_t place, PyObject *coef, Py
     }
 #define GRAPH_UNARY(code, name, layout, forward, local_a, doc)                     \
     case code: {                                                                    \
-        GRAPH_OPERANDS(layout);                                                     \
+        GRAPH_OPERAND(layout);                                                      \
         if (!LIVE(0))                                                               \
             return 0;                                                               \
         coef = (local_a);                                                           \
