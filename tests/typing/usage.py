@@ -146,7 +146,7 @@ def tapes() -> None:
     cache = mf.TapeCache(build)
     graph = cache[3]
     assert_type(graph, mf.CompiledGraph)
-    assert_type(graph.tape, mf.engine.Tape | mf.engine.BatchTape)  # a BatchTape with batch=True
+    assert_type(graph.tape, Union[mf.engine.Tape, mf.engine.BatchTape])  # a BatchTape with batch=True
     assert_type(graph.root, Value)
     mf.assign(graph.inputs, [1, 2, 3])
     assert isinstance(graph.tape, mf.engine.Tape)
