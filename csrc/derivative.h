@@ -33,6 +33,11 @@ typedef struct mg_grad_request {
     PyObject *const *inputs;       /* Values (borrowed); duplicates allowed */
     Py_ssize_t n_inputs;
     int create_graph;
+    /* graph only: relu's and abs's slopes as this point's numbers, not step
+     * and sign nodes, so a zero slope drops its term (a dead unit's whole
+     * branch): the same derivatives here from a smaller graph, but not one
+     * to tape and replay on other data (hessian's and hvp's, swept once) */
+    int kinks_as_numbers;
 } mg_grad_request;
 
 /* Fills results[0..n_inputs) with new references: a fresh leaf holding the

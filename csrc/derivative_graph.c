@@ -107,6 +107,7 @@ int mg_sweep_graph(const mg_sweep *s, const mg_grad_request *r, PyObject **resul
     int status = -1;
     memset(&b, 0, sizeof(b));
     b.s = s;
+    b.kinks_as_numbers = r->kinks_as_numbers;
     if (make_room(&b, r) < 0)
         goto done;
     if (mg_buffer_take(&b.kept_buf, MG_SCRATCH_KEPT, (size_t)(n + 1) * sizeof(PyObject *)) < 0) {

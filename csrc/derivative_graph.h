@@ -31,6 +31,7 @@ typedef struct mg_builder {
      * once the expsum's own rule ran */
     PyObject **rebuilt;
     PyObject *one, *minus_one, *zero;  /* leaves shared by the call's coefficients */
+    int kinks_as_numbers;              /* the request's (derivative.h) */
     mg_buffer terms_buf, first_buf, fill_buf, kept_buf, sums_buf, rebuilt_buf;
 } mg_builder;
 

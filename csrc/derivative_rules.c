@@ -265,6 +265,19 @@ static PyObject *g_pow(mg_builder *bu, PyObject *x, double k)
     return x;
 }
 
+/* relu's or abs's slope over x: a step or sign node, whose data a tape
+ * recomputes on new data; or, with kinks_as_numbers, its number now (a zero
+ * one then drops the term) */
+static PyObject *g_kink(mg_builder *bu, int op, PyObject *x)
+{
+    double slope;
+    if (x == NULL || !bu->kinks_as_numbers)
+        return op1(op, x, 1);
+    slope = op == MG_STEP ? mg_step(MG_NODE(x)->data) : mg_sign(MG_NODE(x)->data);
+    Py_DECREF(x);
+    return g_num(bu, slope);
+}
+
 /* x / y as micrograd divides, x * y ** -1; Python's ZeroDivisionError at 0,
  * as the row's mg_divide */
 static PyObject *g_div(mg_builder *bu, PyObject *x, PyObject *y)
@@ -309,8 +322,8 @@ static PyObject *g_div(mg_builder *bu, PyObject *x, PyObject *y)
 #define D_LOG(p) op1(MG_LOG, (p), 1)
 #define D_SIN(p) op1(MG_SIN, (p), 1)
 #define D_COS(p) op1(MG_COS, (p), 1)
-#define D_STEP(p) op1(MG_STEP, (p), 1) /* a node: its data recomputed on a tape's replay */
-#define D_SIGN(p) op1(MG_SIGN, (p), 1)
+#define D_STEP(p) g_kink(bu, MG_STEP, (p))
+#define D_SIGN(p) g_kink(bu, MG_SIGN, (p))
 #define D_IF(c, p, q) ((c) ? (p) : (q))  /* on the numbers: only the branch taken is built */
 
 /* The term (coef, A) for the child at place, coef a new reference built by

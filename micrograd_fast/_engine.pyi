@@ -224,5 +224,7 @@ def grad(
     grad_outputs: _Operand | Sequence[_Operand] | None = None,
     create_graph: bool = False,
     allow_unused: bool = False,
+    *,
+    replayable: bool = True,
 ) -> list[Value | None]:
     """For each input, sum(grad_output * d output / d input); reads and writes no .grad."""

@@ -66,7 +66,7 @@ def hessian(output: Value, inputs: Sequence[Value]) -> list[list[float]]:
     derivative does not depend on an input: each row the gradient of one
     entry of the gradient graph."""
     module = _scalar(output, "hessian")
-    first = module.grad(output, inputs, create_graph=True, allow_unused=True)
+    first = module.grad(output, inputs, create_graph=True, allow_unused=True, replayable=False)
     return [[0.0] * len(first) if g is None else _numbers(module.grad(g, inputs, allow_unused=True))
             for g in first]
 
@@ -75,7 +75,7 @@ def hvp(output: Value, inputs: Sequence[Value], vector: Sequence[float]) -> list
     """The Hessian of output times vector: the gradient of
     dot(grad(output, inputs), vector), one more sweep and no Hessian."""
     module = _scalar(output, "hvp")
-    first = module.grad(output, inputs, create_graph=True, allow_unused=True)
+    first = module.grad(output, inputs, create_graph=True, allow_unused=True, replayable=False)
     numbers = [checks.real_operand(v, "hvp: vector") for v in vector]
     if len(numbers) != len(first):
         raise checks.lengths_differ("hvp", len(numbers), "vector entries", len(first), "inputs")

@@ -78,7 +78,8 @@ if TYPE_CHECKING:
         def grad(outputs: _engine.Value | Sequence[_engine.Value],
                  inputs: _engine.Value | Sequence[_engine.Value],
                  grad_outputs: float | _engine.Value | Sequence[float | _engine.Value] | None = None,
-                 create_graph: bool = False, allow_unused: bool = False) -> list[_engine.Value | None]: ...
+                 create_graph: bool = False, allow_unused: bool = False, *,
+                 replayable: bool = True) -> list[_engine.Value | None]: ...
 else:
     Engine = types.ModuleType  # at run time an engine is its module
 

@@ -6,12 +6,15 @@
 from micrograd_fast import grad_checks  # imports no engine
 
 
-def grad(outputs, inputs, grad_outputs=None, create_graph=False, allow_unused=False):
+def grad(outputs, inputs, grad_outputs=None, create_graph=False, allow_unused=False, *, replayable=True):
     """For each input, the sum over outputs of grad_output * d output / d input
     (grad_outputs default 1.0 each), as a list. Reads and writes no .grad.
     create_graph=False: fresh leaves holding backward()'s numbers;
     create_graph=True: nodes of the engine's own ops, differentiable again.
-    An input no output reaches: ValueError, or None with allow_unused=True."""
+    An input no output reaches: ValueError, or None with allow_unused=True.
+    replayable=False (hessian's and hvp's): relu's and abs's slopes are this
+    point's numbers, so a dead unit's terms are dropped: the same derivatives
+    from a smaller graph, but not one to tape and replay on other data."""
     outs, ins, seeds = grad_checks.arguments(outputs, inputs, grad_outputs, Value)
     cdef Py_ssize_t i, n_out = len(outs), n_in = len(ins)
     for v in outs:
@@ -51,6 +54,7 @@ def grad(outputs, inputs, grad_outputs=None, create_graph=False, allow_unused=Fa
         request.inputs = in_p
         request.n_inputs = n_in
         request.create_graph = bool(create_graph)
+        request.kinks_as_numbers = not replayable
         status = mg_grad(&request, res_p, &bad)  # -1 raises
         if status > 0:
             node = <object>bad

@@ -29,20 +29,26 @@ a derivative through them is right when an input changes sign. A branch
 of an elementwise local still taken on the numbers (x ** 0, a base of 0,
 sqrt at 0) is a constant of the derivative graph, as PyTorch's is; a tape
 of it replays right while each such input stays on its side of the branch.
+With replayable=False (hessian's and hvp's, which sweep the graph once, here)
+those slopes are this point's numbers instead, and a zero one drops its term
+(a dead unit's whole branch): the same derivatives from a smaller graph.
 """
+
+import math
 
 from .. import grad_checks
 from .fused import FUSED, _dot_split, _embed_row, _expsum_of, _nll_target, embedding
 from .fused import sum as sum_node  # one node over many: the engine's sum
-from .ops import Op, float_pow
+from .ops import UNARY, Op, float_pow
 from .value import Value, grad_enabled, topo_order
 
 
-def grad(outputs, inputs, grad_outputs=None, create_graph=False, allow_unused=False):
+def grad(outputs, inputs, grad_outputs=None, create_graph=False, allow_unused=False, *, replayable=True):
     """For each input, the sum over outputs of grad_output * d output /
     d input: a list of fresh leaf Values (create_graph=False) or of nodes
     made of the engine's ops (create_graph=True); None for an input no
-    output reaches if allow_unused, else ValueError."""
+    output reaches if allow_unused, else ValueError. replayable=False: the
+    kinks' slopes as numbers (the module's docstring)."""
     outs, ins, seeds = grad_checks.arguments(outputs, inputs, grad_outputs, Value)
     if not grad_enabled():
         create_graph = False  # PyTorch's: under no_grad the result records no graph
@@ -52,8 +58,10 @@ def grad(outputs, inputs, grad_outputs=None, create_graph=False, allow_unused=Fa
         if id(x) not in reached and not allow_unused:
             raise grad_checks.unused_input(i)
     swept = _reaching(topo, {id(x) for x in ins}, create_graph)
-    sweep = _graph_sweep if create_graph else _number_sweep
-    adjoints = sweep(swept, outs, seeds, {id(x) for x in ins})
+    if create_graph:
+        adjoints = _graph_sweep(swept, outs, seeds, {id(x) for x in ins}, replayable)
+    else:
+        adjoints = _number_sweep(swept, outs, seeds, {id(x) for x in ins})
     result = []
     for x in ins:
         if id(x) not in reached:
@@ -131,7 +139,7 @@ def _number_sweep(swept, outs, seeds, input_ids):
 # create_graph=True: the chain rule with the engine's ops
 
 
-def _graph_sweep(swept, outs, seeds, input_ids):
+def _graph_sweep(swept, outs, seeds, input_ids, replayable):
     terms = {}  # node id -> its adjoint's terms, in the order backward() adds them
     for out, seed in zip(outs, seeds):
         terms.setdefault(id(out), []).append(seed)
@@ -143,7 +151,7 @@ def _graph_sweep(swept, outs, seeds, input_ids):
             adjoints[id(v)] = g
         if not v._children:
             continue
-        for child, term in _terms(v, g, memo, leads):
+        for child, term in _terms(v, g, memo, leads, replayable):
             if id(child) in leads:
                 terms.setdefault(id(child), []).append(term)
     return adjoints
@@ -162,16 +170,29 @@ def _added(terms):
     return total
 
 
-def _terms(out, g, memo, leads):
+_STEP, _SIGN = UNARY["step"], UNARY["sign"]  # relu's and abs's slopes
+
+
+def _is_number(local, c):
+    """local is the float c (+0.0 for 0: -0.0 * g is not nothing)"""
+    return type(local) is float and local == c and math.copysign(1.0, local) == math.copysign(1.0, c)
+
+
+def _terms(out, g, memo, leads, replayable=True):
     """(child, local * g) for each child, as out's rule's backward adds them;
     those of children that lead to no input need not be built (the commonest:
-    a model's weights when differentiating by its inputs)."""
+    a model's weights when differentiating by its inputs). replayable=False:
+    a kink's slope is its number now, and a 0.0 slope's term is not built."""
     rule = out._rule
     if isinstance(rule, Op):
         locals_ = rule.local(*out._children, *out._arg, out)
+        if not replayable:
+            locals_ = [local.data if isinstance(local, Value) and (local._rule is _STEP or local._rule is _SIGN)
+                       else local for local in locals_]
         # 1.0 * g is g, bit for bit: no node for add's slopes
-        return [(child, g if type(local) is float and local == 1.0 else local * g)
-                for child, local in zip(out._children, locals_) if id(child) in leads]
+        return [(child, g if _is_number(local, 1.0) else local * g)
+                for child, local in zip(out._children, locals_)
+                if id(child) in leads and (replayable or not _is_number(local, 0.0))]
     if rule is None:
         return []  # a node made by Value(data, children) with no rule: no slope, as in backward()
     return GRAPH_TERMS[FUSED_ID[rule]](out, g, memo, leads)

@@ -60,6 +60,36 @@ def test_hvp_is_the_hessian_times_the_vector(backend, Value):
     assert mf.hvp(xs[0] + xs[1], xs, vector) == [0.0, 0.0, 0.0]
 
 
+def kinked(backend, xs):
+    """A relu layer with dead units and an abs: kinks on both sides."""
+    ws = [[0.7, -1.3, 0.4], [-0.9, 0.2, -0.6], [1.1, 0.5, -0.8], [-0.3, -0.7, 0.9]]
+    hidden = [backend.dot(w, xs).relu() for w in ws]
+    return backend.sum([h * h * x for h, x in zip(hidden, xs + [xs[0]])]) + (xs[1] * xs[2]).abs() * xs[0]
+
+
+def replayable_hessian(backend, output, xs):
+    """hessian from grad's replayable graph (step and sign nodes), for comparison."""
+    first = backend.grad(output, xs, create_graph=True)
+    return [[0.0 if d is None else d.data for d in backend.grad(g, xs, allow_unused=True)] for g in first]
+
+
+def test_hessian_and_hvp_equal_the_replayable_graphs(backend, Value):
+    """hessian and hvp take relu's and abs's slopes as numbers (replayable=False),
+    dropping dead units' terms: the same numbers from a smaller graph."""
+    xs = [Value(0.8), Value(-0.5), Value(1.2)]
+    out = kinked(backend, xs)
+    H = mf.hessian(out, xs)
+    assert H == replayable_hessian(backend, out, xs)
+    vector = [0.5, -2.0, 1.5]
+    assert mf.hvp(out, xs, vector) == pytest.approx([sum(h * v for h, v in zip(row, vector)) for row in H], rel=1e-12)
+    size = {}
+    for replayable in (True, False):
+        first = backend.grad(out, xs, create_graph=True, replayable=replayable)
+        size[replayable] = len(backend.topo_order(backend.sum(first)))
+        assert [g.data for g in first] == [g.data for g in backend.grad(out, xs)]
+    assert size[False] < size[True]
+
+
 def test_hvp_and_hessian_refuse_bad_input(backend, Value):
     x = Value(1.0)
     with pytest.raises(ValueError):
