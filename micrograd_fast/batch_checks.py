@@ -49,6 +49,31 @@ def threads_without_batch() -> TypeError:
     return TypeError("compile: threads applies to a batched tape only (pass batch=inputs)")
 
 
+def _plain_rows(X: object, n_inputs: int) -> bool:
+    """X is the commonest batch, a list or tuple of lists or tuples of
+    n_inputs ints and floats (features, token ids): numpy converts each as
+    float() does, so the operand rule's per-item calls (and the object
+    array, most of a small batch's replay) are not needed."""
+    if type(X) is not list and type(X) is not tuple or not X:
+        return False
+    for row in X:
+        if type(row) is not list and type(row) is not tuple or len(row) != n_inputs:
+            return False
+        for v in row:
+            if type(v) is not float and type(v) is not int:
+                return False
+    return True
+
+
+def _as_floats(np: Any, X: object) -> Any:
+    """np.array(X, float64), or None for an int too large for a float (the
+    general path then words the error)."""
+    try:
+        return np.array(X, dtype=np.float64)
+    except OverflowError:
+        return None
+
+
 def rows(X: object, n_inputs: int, where: str) -> Any:
     """X as a C-contiguous float64 numpy array of shape (B, n_inputs), B >= 1:
     a numpy array of real numbers, or nested sequences of real numbers (each
@@ -60,6 +85,8 @@ def rows(X: object, n_inputs: int, where: str) -> Any:
         array = np.ascontiguousarray(X, dtype=np.float64)
     elif isinstance(X, np.ndarray) and X.dtype.kind == "c":
         raise checks.complex_refused(X)
+    elif _plain_rows(X, n_inputs) and (array := _as_floats(np, X)) is not None:
+        pass
     else:
         try:
             items = np.array(X, dtype=object)

@@ -47,6 +47,27 @@ def test_numbers_of_any_real_type(backend):
     assert tape.forward(((1, 2.0), (np.float32(3.0), 4))).tolist() == want
 
 
+@pytest.mark.parametrize("X", [[[1, 2.0], [3.5, -4]], ((2**53 + 1, 0.1),), [(1.0, 2.0), [3, 4]]])
+def test_plain_rows_of_ints_and_floats_are_converted_as_float_does(backend, X):
+    """The common nested lists of ints and floats take batch_checks' fast
+    conversion: the same numbers as the operand rule's float(x), item by item."""
+    from micrograd_fast import batch_checks
+
+    assert batch_checks._plain_rows(X, 2)
+    array = batch_checks.rows(X, 2, "forward")
+    assert array.dtype == np.float64 and array.flags.c_contiguous
+    assert array.tolist() == [[float(v) for v in row] for row in X]
+    out, inputs, tape = two_inputs(backend)
+    assert tape.forward(X).tolist() == tape.forward(array).tolist()
+
+
+def test_an_int_too_large_for_a_float(backend):
+    out, inputs, tape = two_inputs(backend)
+    with pytest.raises(OverflowError):
+        tape.forward([[10**400, 1.0]])
+    assert [v.data for v in inputs] == [0.0, 0.0]
+
+
 def test_bad_batch_arguments(backend):
     x, y = backend.Value(1.0), backend.Value(2.0)
     mid = x * y
