@@ -1,6 +1,7 @@
 #include <Python.h>  /* mg_bpoll_signals: the GIL and the signal handlers */
 #include <time.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include "batch_pool.h"
 
@@ -9,17 +10,61 @@ typedef struct pool {
     pthread_cond_t go, done;
     pthread_t *ids;
     int workers, capacity;    /* threads made, besides a caller */
-    unsigned long generation; /* bumped per job: a worker runs each job once */
-    int active;               /* workers 1..active run the current job */
-    int pending;              /* of those, still running */
+    /* bumped per job (a worker runs each job once), and the workers inside
+     * it: written under the lock, atomic so that a waiter can spin on them
+     * without it (spin) */
+    atomic_ulong generation, running;
+    int active;               /* workers 1..active may run the current job */
+    /* whether a worker may still enter the job: the caller closes it once
+     * its own share is done (every item then is claimed), so it waits only
+     * for workers already inside, never for one still waking up (a wake-up
+     * from idle can take longer than the whole job) */
+    int open;
     mg_bwork_fn fn;
     void *job;
 } pool;
 
-static pool the_pool = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER,
-                        PTHREAD_COND_INITIALIZER, NULL, 0, 0, 0, 0, 0, NULL, NULL};
+static pool the_pool = {.lock = PTHREAD_MUTEX_INITIALIZER, .go = PTHREAD_COND_INITIALIZER,
+                        .done = PTHREAD_COND_INITIALIZER};
 /* held by the one replay using the pool (trylock: a second one runs alone) */
 static pthread_mutex_t in_use = PTHREAD_MUTEX_INITIALIZER;
+
+static double seconds(void);
+
+/* A wake-up through the kernel (a condition variable's futex) takes tens of
+ * microseconds on a virtual machine, longer than a chunk of a small batch
+ * takes, so the two threads of a replay would mostly wait for each other. A
+ * waiter spins this long first (OpenMP's runtimes do the same): a training
+ * loop's forward and backward, and the next step's, come within it. */
+#define SPIN_SECONDS 200e-6
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+}
+
+/* Spins (without the lock) until (*word == value) is until_equal, for at
+ * most SPIN_SECONDS; the caller then waits on its condition variable as
+ * before, so a change missed costs a wake-up, never a hang. */
+static void spin(const atomic_ulong *word, unsigned long value, int until_equal)
+{
+    double until = 0.0;
+    unsigned i;
+    for (i = 1;; i++) {
+        if ((atomic_load_explicit(word, memory_order_acquire) == value) == until_equal)
+            return;
+        cpu_relax();
+        if ((i & 255) == 0) {  /* the clock now and then: a read costs more than a look */
+            const double now = seconds();
+            if (until == 0.0)
+                until = now + SPIN_SECONDS;
+            else if (now > until)
+                return;
+        }
+    }
+}
 
 /* A new worker: its number, and the generation it was made in (the job
  * being started then is one it must run). */
@@ -37,15 +82,21 @@ static void *worker_main(void *arg)
     free(arg);
     pthread_mutex_lock(&p->lock);
     for (;;) {
+        if (p->generation == seen) {
+            pthread_mutex_unlock(&p->lock);
+            spin(&p->generation, seen, 0);  /* until a new job */
+            pthread_mutex_lock(&p->lock);
+        }
         while (p->generation == seen)
             pthread_cond_wait(&p->go, &p->lock);
         seen = p->generation;
-        if (worker > p->active)
-            continue;  /* a job for fewer threads */
+        if (worker > p->active || !p->open)
+            continue;  /* a job for fewer threads, or one done without it */
+        p->running++;
         pthread_mutex_unlock(&p->lock);
         p->fn(p->job, worker);
         pthread_mutex_lock(&p->lock);
-        if (--p->pending == 0)
+        if (--p->running == 0)
             pthread_cond_signal(&p->done);
     }
     return NULL;  /* parked until the process ends */
@@ -62,7 +113,8 @@ static void forget_threads_in_child(void)
     the_pool.go = fresh_cond;
     the_pool.done = fresh_cond;
     the_pool.workers = 0;
-    the_pool.pending = 0;
+    the_pool.running = 0;
+    the_pool.open = 0;
     in_use = fresh_lock;
 }
 
@@ -113,7 +165,7 @@ void mg_bpool_run(int threads, mg_bwork_fn fn, void *job)
     p->fn = fn;
     p->job = job;
     p->active = helpers;
-    p->pending = helpers;
+    p->open = 1;
     if (helpers > 0) {
         p->generation++;
         pthread_cond_broadcast(&p->go);
@@ -121,7 +173,11 @@ void mg_bpool_run(int threads, mg_bwork_fn fn, void *job)
     pthread_mutex_unlock(&p->lock);
     fn(job, 0);
     pthread_mutex_lock(&p->lock);
-    while (p->pending > 0)
+    p->open = 0;  /* from now on no worker enters: job may go */
+    pthread_mutex_unlock(&p->lock);
+    spin(&p->running, 0, 1);  /* until the workers inside are done */
+    pthread_mutex_lock(&p->lock);
+    while (p->running > 0)
         pthread_cond_wait(&p->done, &p->lock);
     pthread_mutex_unlock(&p->lock);
     pthread_mutex_unlock(&in_use);
