@@ -23,6 +23,7 @@ import numpy.typing as npt
 
 import micrograd_fast as mf
 from micrograd_fast import losses, nn, optim
+from micrograd_fast.viz import moving_average
 
 Array = npt.NDArray[Any]
 
@@ -69,14 +70,6 @@ class Classifier:
         (the target column is not read by the logits)."""
         scores = self.tape.evaluate(self.rows(X, np.zeros(len(X))), self.logits)
         return np.asarray(scores.argmax(axis=1))
-
-
-def moving_average(values: list[float], width: int) -> Array:
-    """The mean of each value and the width - 1 before it (fewer at the start)."""
-    sums = np.cumsum(np.concatenate([[0.0], values]))
-    ends = np.arange(1, len(values) + 1)
-    starts = np.maximum(0, ends - width)
-    return np.asarray((sums[ends] - sums[starts]) / (ends - starts))
 
 
 def plot_curves(losses_: list[float], checks: list[int], train_acc: list[float], test_acc: list[float],

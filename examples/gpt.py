@@ -190,7 +190,7 @@ def main() -> None:
     if args.plot:
         from micrograd_fast import viz
 
-        viz.plot_losses(losses, path=args.plot)
+        viz.plot_losses(losses, path=args.plot, ylabel="cross-entropy per token (nats)")
         print(f"loss curve: {args.plot}")
     rng = random.Random(args.seed)
     print("sampled names:", ", ".join("".join(chars[t] for t in model.sample(bos, rng=rng)) for _ in range(20)))

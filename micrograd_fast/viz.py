@@ -141,19 +141,39 @@ def plot_decision_boundary(model_or_fn: Callable[[npt.NDArray[Any]], npt.ArrayLi
     return ax
 
 
+def moving_average(values: list[float], width: int) -> list[float]:
+    """The mean of each value and the width - 1 before it (fewer at the start)."""
+    out, total = [], 0.0
+    for i, v in enumerate(values):
+        total += v
+        if i >= width:
+            total -= values[i - width]
+        out.append(total / min(i + 1, width))
+    return out
+
+
 def plot_losses(history: Iterable[float] | dict[str, list[float]],
-                path: str | os.PathLike[str] | None = None, ax: Axes | None = None) -> Axes:
+                path: str | os.PathLike[str] | None = None, ax: Axes | None = None, *,
+                average: int | None = None, ylabel: str = "loss") -> Axes:
     """Loss curves: history is a list of losses, or a dict name -> list
-    (e.g. {"train": [...], "val": [...]}). Saves a PNG to path if given;
-    returns the matplotlib Axes."""
+    (e.g. {"train": [...], "val": [...]}). A per-step loss is noisy, so a
+    curve of 100 steps or more is drawn faint with its moving average over
+    it (average: its width in steps; default a twentieth of the curve).
+    Saves a PNG to path if given; returns the matplotlib Axes."""
     _need("matplotlib")
     named = history if isinstance(history, dict) else {"loss": history}
     curves = {name: [float(v) for v in values] for name, values in named.items()}
     ax = _axes(ax, path, figsize=(6, 4))
     for name, values in curves.items():
-        ax.plot(values, label=str(name))
+        width = average if average is not None else (len(values) // 20 if len(values) >= 100 else 1)
+        if width <= 1:
+            ax.plot(values, label=str(name))
+            continue
+        (raw,) = ax.plot(values, alpha=0.3, linewidth=0.8, label=f"{name}, per step")
+        ax.plot(moving_average(values, width), color=raw.get_color(), linewidth=2,
+                label=f"{name}, moving average ({width} steps)")
     ax.set_xlabel("step")
-    ax.set_ylabel("loss")
+    ax.set_ylabel(ylabel)
     if curves:
         ax.legend()
     if path is not None:

@@ -210,3 +210,16 @@ def test_plot_losses_writes_png(tmp_path):
     ax = viz.plot_losses([1.0, 0.5, 0.25], path=tmp_path / "one.png")
     assert is_png(tmp_path / "one.png")
     assert list(ax.get_lines()[0].get_ydata()) == [1.0, 0.5, 0.25]
+
+
+def test_a_long_loss_curve_gets_its_moving_average(tmp_path):
+    pytest.importorskip("matplotlib")
+    losses = [float(i % 7) for i in range(200)]
+    ax = viz.plot_losses(losses, path=tmp_path / "long.png", ylabel="nats")
+    raw, average = ax.get_lines()
+    assert list(raw.get_ydata()) == losses
+    assert average.get_label() == "loss, moving average (10 steps)"
+    assert list(average.get_ydata())[:3] == [0.0, 0.5, 1.0]
+    assert list(average.get_ydata())[-1] == pytest.approx(sum(losses[-10:]) / 10)
+    assert ax.get_ylabel() == "nats"
+    assert viz.moving_average([1.0, 2.0, 3.0, 4.0], 2) == [1.0, 1.5, 2.5, 3.5]
