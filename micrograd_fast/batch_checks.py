@@ -49,29 +49,36 @@ def threads_without_batch() -> TypeError:
     return TypeError("compile: threads applies to a batched tape only (pass batch=inputs)")
 
 
-def _plain_rows(X: object, n_inputs: int) -> bool:
-    """X is the commonest batch, a list or tuple of lists or tuples of
-    n_inputs ints and floats (features, token ids): numpy converts each as
-    float() does, so the operand rule's per-item calls (and the object
-    array, most of a small batch's replay) are not needed."""
+def _plain_floats(np: Any, X: object, n_inputs: int) -> Any:
+    """X as float64 if it is the commonest batch, a list or tuple of lists
+    or tuples of n_inputs ints and floats (features, token ids), which numpy
+    converts as float() does, so the operand rule's per-item calls (and the
+    object array, most of a small batch's replay) are not needed; else None
+    (as for an int too large for a float: the checked path words the error)."""
     if type(X) is not list and type(X) is not tuple or not X:
-        return False
+        return None
     for row in X:
         if type(row) is not list and type(row) is not tuple or len(row) != n_inputs:
-            return False
+            return None
         for v in row:
             if type(v) is not float and type(v) is not int:
-                return False
-    return True
-
-
-def _as_floats(np: Any, X: object) -> Any:
-    """np.array(X, float64), or None for an int too large for a float (the
-    general path then words the error)."""
+                return None
     try:
         return np.array(X, dtype=np.float64)
     except OverflowError:
         return None
+
+
+def _checked_floats(np: Any, X: object, n_inputs: int, where: str) -> Any:
+    """Nested sequences as float64, each item by the operand rule."""
+    try:
+        items = np.array(X, dtype=object)
+    except ValueError as exc:  # ragged rows
+        raise ValueError(f"{where}: X must be {n_inputs} numbers per row ({exc})") from None
+    if items.ndim != 2:
+        raise ValueError(f"{where}: X must have shape (B, {n_inputs}), not {items.shape}")
+    flat = [checks.real_data(x, f"{where}: each item of X") for x in items.ravel().tolist()]
+    return np.array(flat, dtype=np.float64).reshape(items.shape)
 
 
 def rows(X: object, n_inputs: int, where: str) -> Any:
@@ -85,17 +92,10 @@ def rows(X: object, n_inputs: int, where: str) -> Any:
         array = np.ascontiguousarray(X, dtype=np.float64)
     elif isinstance(X, np.ndarray) and X.dtype.kind == "c":
         raise checks.complex_refused(X)
-    elif _plain_rows(X, n_inputs) and (array := _as_floats(np, X)) is not None:
-        pass
     else:
-        try:
-            items = np.array(X, dtype=object)
-        except ValueError as exc:  # ragged rows
-            raise ValueError(f"{where}: X must be {n_inputs} numbers per row ({exc})") from None
-        if items.ndim != 2:
-            raise ValueError(f"{where}: X must have shape (B, {n_inputs}), not {items.shape}")
-        flat = [checks.real_data(x, f"{where}: each item of X") for x in items.ravel().tolist()]
-        array = np.array(flat, dtype=np.float64).reshape(items.shape)
+        array = _plain_floats(np, X, n_inputs)
+        if array is None:
+            array = _checked_floats(np, X, n_inputs, where)
     if array.ndim != 2 or array.shape[1] != n_inputs or array.shape[0] == 0:
         raise ValueError(f"{where}: X must have shape (B, {n_inputs}) with B >= 1, not {array.shape}")
     return array

@@ -53,8 +53,9 @@ def test_plain_rows_of_ints_and_floats_are_converted_as_float_does(backend, X):
     conversion: the same numbers as the operand rule's float(x), item by item."""
     from micrograd_fast import batch_checks
 
-    assert batch_checks._plain_rows(X, 2)
-    array = batch_checks.rows(X, 2, "forward")
+    array = batch_checks._plain_floats(np, X, 2)
+    assert array is not None
+    assert batch_checks.rows(X, 2, "forward").tolist() == array.tolist()
     assert array.dtype == np.float64 and array.flags.c_contiguous
     assert array.tolist() == [[float(v) for v in row] for row in X]
     out, inputs, tape = two_inputs(backend)
