@@ -253,6 +253,16 @@ def demo_hvp(s):
     return measure("demo loss Hessian-vector product", timed_steps(steps), s.repeats, "torch")
 
 
+def derivative_build(s):
+    """Building a derivative graph against building the forward graph, per
+    node, on the demo loss: grad(loss, params, create_graph=True), and with
+    replayable=False (the kinks' slopes as numbers: hessian's and hvp's)."""
+    X, y = fixtures.moons()
+    runs = {"forward": batched.demo_build(X, y), "create_graph": batched.demo_build(X, y, {}),
+            "not replayable": batched.demo_build(X, y, {"replayable": False})}
+    return measure("demo loss graph build (per node)", runs, s.repeats, "forward")
+
+
 def demo_hessian(s):
     """The same loss's full 337 x 337 Hessian: mf.hessian, torch.func.hessian,
     jit(jax.hessian). One call per run: each takes milliseconds."""
@@ -313,4 +323,4 @@ def gpt_step(s):
 
 WORKLOADS = [per_op, backward, memory_per_node, moons_step, yinyang_step, yinyang_taped,
              yinyang_large, digits_step, mesh, deep_chain, microgpt_step, gpt_step, gpt_batch_step,
-             demo_hvp, demo_hessian, pinn_step]
+             derivative_build, demo_hvp, demo_hessian, pinn_step]

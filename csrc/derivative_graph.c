@@ -65,9 +65,17 @@ static int adjoint(mg_builder *b, Py_ssize_t i, PyObject **out)
     if (n == 0)
         return 0;
     if (n == 1) {
-        if (t->coef == b->one) {
-            *out = t->adj;  /* 1.0 * g is g */
+        /* 1.0 * g is g and c * 1.0 is c, bit for bit: no node; but an
+         * input's adjoint is what grad returns, so it is a node of its own
+         * (a fresh leaf for the constant 1, c * 1 for a node c of the graph) */
+        if (t->coef == b->one && !(b->s->is_input[i] && t->adj == b->one)) {
+            *out = t->adj;
             t->adj = NULL;
+        } else if (t->coef == b->one) {
+            *out = mg_new_leaf(1.0);
+        } else if (t->adj == b->one && !b->s->is_input[i]) {
+            *out = t->coef;
+            t->coef = NULL;
         } else {
             *out = mg_new_binary(MG_MUL, t->coef, t->adj);
         }
@@ -128,9 +136,12 @@ int mg_sweep_graph(const mg_sweep *s, const mg_grad_request *r, PyObject **resul
     if (b.one == NULL || b.minus_one == NULL || b.zero == NULL)
         goto done;
     for (k = 0; k < r->n_outputs; k++) {  /* the seeds: 1 * seed */
-        /* a Value seed as it is (the result depends on it), a number as a leaf */
+        /* a Value seed as it is (the result depends on it), a number as a
+         * leaf: 1.0 (the default) the shared one, so that c * 1 costs no node */
         PyObject *seed = r->seed_values[k];
         int pushed;
+        if (seed == NULL && r->seed_numbers[k] == 1.0)
+            seed = b.one;
         if (seed != NULL)
             Py_INCREF(seed);
         else if ((seed = mg_new_leaf(r->seed_numbers[k])) == NULL)

@@ -278,6 +278,33 @@ static PyObject *g_kink(mg_builder *bu, int op, PyObject *x)
     return g_num(bu, slope);
 }
 
+/* p - q as p + q * -1 (p - q's bits); p one of the call's constants (tanh's
+ * 1 - out*out, sigmoid's 1 - out): one dot node p + q * -1 instead of two */
+static PyObject *g_sub(mg_builder *bu, PyObject *p, PyObject *q)
+{
+    PyObject *d;
+    mg_nary *e;
+    if (p == NULL || q == NULL || (p != bu->one && p != bu->minus_one && p != bu->zero))
+        return op2(MG_ADD, p, g_mul(bu, q, g_num(bu, -1.0)), 3);
+    if ((d = mg_new_nary(MG_DOT, 2)) == NULL) {
+        Py_DECREF(p);
+        Py_DECREF(q);
+        return NULL;
+    }
+    e = MG_NODE(d)->u.nary;
+    e->pairs = 1;
+    e->start = MG_NODE(p)->data;
+    Py_DECREF(p);
+    e->children[0] = q;  /* the reference moves */
+    Py_INCREF(bu->minus_one);
+    e->children[1] = bu->minus_one;
+    if (mg_compute(d) < 0) {
+        Py_DECREF(d);
+        return NULL;
+    }
+    return d;
+}
+
 /* x / y as micrograd divides, x * y ** -1; Python's ZeroDivisionError at 0,
  * as the row's mg_divide */
 static PyObject *g_div(mg_builder *bu, PyObject *x, PyObject *y)
@@ -313,7 +340,7 @@ static PyObject *g_div(mg_builder *bu, PyObject *x, PyObject *y)
 #define D_OUT g_ref(self)
 #define D_NUM(c) g_num(bu, (c))
 #define D_ADD(p, q) op2(MG_ADD, (p), (q), 3)
-#define D_SUB(p, q) op2(MG_ADD, (p), g_mul(bu, (q), g_num(bu, -1.0)), 3) /* p + q * -1: p - q's bits */
+#define D_SUB(p, q) g_sub(bu, (p), (q))
 #define D_MUL(p, q) g_mul(bu, (p), (q))
 #define D_NEG(p) g_mul(bu, (p), g_num(bu, -1.0))
 #define D_DIV(p, q) g_div(bu, (p), (q))

@@ -68,7 +68,9 @@ def grad(outputs, inputs, grad_outputs=None, create_graph=False, allow_unused=Fa
             result.append(None)
         else:
             a = adjoints[id(x)]
-            result.append(a if isinstance(a, Value) else Value(a))  # a number: a fresh leaf
+            # a number: a fresh leaf; a node of the graph (the slope c of
+            # c * 1.0, not built): a node of its own, as the compiled engine's
+            result.append(Value(a) if not isinstance(a, Value) else a * 1.0 if id(a) in reached else a)
     return result
 
 
@@ -178,6 +180,12 @@ def _is_number(local, c):
     return type(local) is float and local == c and math.copysign(1.0, local) == math.copysign(1.0, c)
 
 
+def _times(local, g):
+    """local * g, but 1.0 * g is g and local * 1.0 is local, bit for bit: no
+    node for add's slopes, nor for the slopes times the default seed 1.0"""
+    return g if _is_number(local, 1.0) else local if _is_number(g, 1.0) else local * g
+
+
 def _terms(out, g, memo, leads, replayable=True):
     """(child, local * g) for each child, as out's rule's backward adds them;
     those of children that lead to no input need not be built (the commonest:
@@ -189,8 +197,7 @@ def _terms(out, g, memo, leads, replayable=True):
         if not replayable:
             locals_ = [local.data if isinstance(local, Value) and (local._rule is _STEP or local._rule is _SIGN)
                        else local for local in locals_]
-        # 1.0 * g is g, bit for bit: no node for add's slopes
-        return [(child, g if _is_number(local, 1.0) else local * g)
+        return [(child, _times(local, g))
                 for child, local in zip(out._children, locals_)
                 if id(child) in leads and (replayable or not _is_number(local, 0.0))]
     if rule is None:
@@ -214,9 +221,9 @@ def _dot_terms(out, g, memo, leads):
     terms = []
     for w, x in zip(ws, xs):
         if id(w) in leads:
-            terms.append((w, x * g))
+            terms.append((w, _times(x, g)))
         if id(x) in leads:
-            terms.append((x, w * g))
+            terms.append((x, _times(w, g)))
     return terms + [(b, g) for b in bias]
 
 

@@ -93,6 +93,16 @@ def power(base, exponent):
     return float_pow(base, exponent) if type(base) is float else base**exponent
 
 
+def minus(c, x):
+    """c - x for the number c; on a Value, one dot node c + x * -1.0 (c - x's
+    bits), where micrograd's c - x makes two (tanh's and sigmoid's slopes)."""
+    if type(x) is float:
+        return c - x
+    from .fused import dot  # fused.py builds on this table
+
+    return dot([x], [-1.0], c)
+
+
 def pow_exponent_slope(base, out):
     """d(base ** e)/de = out * log(base), with PyTorch's values where the log
     is not real: 0 at base 0, nan for a negative base."""
@@ -160,7 +170,7 @@ UNARY = {
                lambda a, out: (step(out),),
                (-5.0, 5.0), EDGES + (1.0, -1.0)),
     "tanh": Op("tanh", 1, math.tanh,
-               lambda a, out: (1.0 - out * out,),
+               lambda a, out: (minus(1.0, out * out),),
                (-5.0, 5.0), EDGES + (20.0, -20.0)),
     "exp": Op("exp", 1, math.exp,
               lambda a, out: (out,),
@@ -169,7 +179,7 @@ UNARY = {
               lambda a, out: (1.0 / a,),
               (1e-3, 100.0), EDGES + (-1.0, 1.0, 5e-324)),
     "sigmoid": Op("sigmoid", 1, sigmoid,
-                  lambda a, out: (out * (1.0 - out),),
+                  lambda a, out: (out * minus(1.0, out),),
                   (-20.0, 20.0), EDGES + (40.0, -40.0, -800.0)),
     "sin": Op("sin", 1, math.sin,
               lambda a, out: (cos(a),),

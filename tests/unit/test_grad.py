@@ -213,6 +213,29 @@ def test_create_graph_data_are_the_numbers(backend, Value):
     assert all(g._children for g in graphs)
 
 
+def new_nodes(result, forward):
+    """The interior nodes of result's graph that are not in forward's."""
+    old = {id(v) for v in forward}
+    return [v for v in result if id(v) not in old and v._children]
+
+
+def test_a_derivative_graph_has_no_node_for_the_seed_and_one_per_subtraction(backend, Value):
+    """d tanh(w * x) / dx = w * (1 - t*t): three nodes, t*t, 1 - t*t as one
+    dot node, and the product (the default seed 1.0 multiplies nothing); and
+    d (x * w) / dx a node of its own (w * 1), not the user's w."""
+    x, w = Value(0.4), Value(-1.5)
+    t = (w * x).tanh()
+    [gx] = backend.grad(t, [x], create_graph=True)
+    built = new_nodes(backend.topo_order(gx), backend.topo_order(t))
+    assert sorted(v._op for v in built) == ["*", "*", "dot"]
+    assert gx.data == w.data * (1.0 - t.data * t.data)
+    [gy] = backend.grad(x * w, [x], create_graph=True)
+    assert gy is not w and gy.data == w.data and gy._children  # a fresh node over w
+    [one] = backend.grad(x, [x], create_graph=True)
+    [again] = backend.grad(x, [x], create_graph=True)
+    assert one.data == 1.0 and one is not again and not one._children  # fresh leaves
+
+
 def test_a_derivative_graph_is_taped_and_replays_new_data(backend, Value):
     """A tape of d loss / d x, loss over every data-dependent op (a softmax's
     max, a cross_entropy target and an embedding row as Values), replayed on
