@@ -161,11 +161,11 @@ def demo_loss(X, y):
     return fixtures.moons_loss(compiled, model, inputs, y), model.parameters()
 
 
-def demo_build(X, y, derivative=None):
+def demo_build(X, y, derivative=False):
     """Seconds per node of building the demo loss's graph: the forward (the
-    model over the 100 points, inputs made beforehand), or, with derivative
-    a grad keyword set, grad(loss, params, create_graph=True) over it, per
-    node of the derivative graph it builds (the nodes the forward lacks)."""
+    model over the 100 points, inputs made beforehand), or the derivative,
+    grad(loss, params, create_graph=True) over it, per node of the
+    derivative graph it builds (the nodes the forward lacks)."""
     if grad_available() is None:
         return None
     model = adapters.moons_model()
@@ -173,17 +173,17 @@ def demo_build(X, y, derivative=None):
     inputs = [[compiled.Value(a), compiled.Value(b)] for a, b in X]
     loss = fixtures.moons_loss(compiled, model, inputs, y)
     forward = {id(v) for v in compiled.topo_order(loss)}
-    grads = compiled.grad(loss, params, create_graph=True, **(derivative or {}))
+    grads = compiled.grad(loss, params, create_graph=True)
     made = {id(v) for g in grads for v in compiled.topo_order(g) if id(v) not in forward}
-    nodes = len(made) if derivative is not None else len(forward) - len(params) - 2 * len(X)
+    nodes = len(made) if derivative else len(forward) - len(params) - 2 * len(X)
     del grads
 
     def run():
         start = time.perf_counter()
-        if derivative is None:
-            fixtures.moons_loss(compiled, model, inputs, y)
+        if derivative:
+            compiled.grad(loss, params, create_graph=True)
         else:
-            compiled.grad(loss, params, create_graph=True, **derivative)
+            fixtures.moons_loss(compiled, model, inputs, y)
         return (time.perf_counter() - start) / nodes
     return run
 

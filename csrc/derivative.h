@@ -9,7 +9,10 @@
  *     backward()'s order with backward()'s arithmetic, so one output seeded
  *     with 1.0 gives backward()'s bits (derivative_numbers.c);
  *   graph (create_graph = 1): adjoints are Values built from the engine's
- *     own ops, so they can be differentiated again (derivative_graph.c).
+ *     own ops, so they can be differentiated again (derivative_graph.c);
+ *   hvp (tangents set): adjoints are pairs, each with its derivative along
+ *     the tangents, the Hessian-vector product with no graph built
+ *     (derivative_hvp.c).
  * Only nodes between the outputs and the inputs (reached from an output and
  * reaching an input) are swept: the others' adjoints are never needed.
  */
@@ -38,6 +41,10 @@ typedef struct mg_grad_request {
      * branch): the same derivatives here from a smaller graph, but not one
      * to tape and replay on other data (hessian's and hvp's, swept once) */
     int kinks_as_numbers;
+    /* hvp: per input, its entry of v (NULL for grad). The output's Hessian
+     * over the inputs (leaves) times v, by forward-over-reverse
+     * (derivative_hvp.c): numbers, no graph built, kinks as numbers */
+    const double *tangents;
 } mg_grad_request;
 
 /* Fills results[0..n_inputs) with new references: a fresh leaf holding the

@@ -22,7 +22,7 @@
 
 /* ops.h's mg_backward_local over adjoints: node's adjoint g pushed into its
  * children's. A Python _backward never gets here (mg_sweep_open refuses it). */
-static int local_numbers(const mg_node *node, double g, const Py_ssize_t *kid, double *adj)
+int mg_local_numbers(const mg_node *node, double g, const Py_ssize_t *kid, double *adj)
 {
     int status = MG_OK, *const err = &status;
 #undef MG_CHILD_GRAD
@@ -66,7 +66,7 @@ int mg_sweep_numbers(const mg_sweep *s, const mg_grad_request *r, PyObject **res
     for (i = s->count - 1; i >= 0; i--) {
         if (!s->live[i])
             continue;
-        err = local_numbers(MG_NODE(s->order[i]), adj[i], s->kid + s->first_kid[i], adj);
+        err = mg_local_numbers(MG_NODE(s->order[i]), adj[i], s->kid + s->first_kid[i], adj);
         if (err != MG_OK)
             break;
         if ((i & MG_SIGNAL_EVERY_MASK) == 0 && i > 0 && PyErr_CheckSignals() < 0) {

@@ -220,10 +220,13 @@ int mg_grad(const mg_grad_request *r, PyObject **results, PyObject **bad)
      * build: the numbers, as PyTorch gives them */
     if (!mg_grad_enabled())
         req.create_graph = 0;
+    if (req.tangents != NULL)  /* second derivatives: create_graph's refusals */
+        req.create_graph = 1;
     status = mg_sweep_open(&s, &req, bad);
     if (status != 0)
         return status;
-    status = req.create_graph ? mg_sweep_graph(&s, &req, results)
+    status = req.tangents != NULL ? mg_sweep_hvp(&s, &req, results)
+           : req.create_graph ? mg_sweep_graph(&s, &req, results)
                               : mg_sweep_numbers(&s, &req, results);
     mg_sweep_close(&s);
     return status;

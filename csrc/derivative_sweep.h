@@ -34,5 +34,11 @@ void mg_sweep_close(mg_sweep *s);
  * exception (results all NULL then). */
 int mg_sweep_numbers(const mg_sweep *s, const mg_grad_request *r, PyObject **results);
 int mg_sweep_graph(const mg_sweep *s, const mg_grad_request *r, PyObject **results);
+/* hvp (r->tangents set): fresh leaves holding (H v) per input */
+int mg_sweep_hvp(const mg_sweep *s, const mg_grad_request *r, PyObject **results);
+
+/* The numbers sweep's chain rule: node's adjoint g times each local slope,
+ * added into adj at its children's places (kid). MG_OK or an error code. */
+int mg_local_numbers(const mg_node *node, double g, const Py_ssize_t *kid, double *adj);
 
 #endif

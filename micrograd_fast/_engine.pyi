@@ -228,3 +228,5 @@ def grad(
     replayable: bool = True,
 ) -> list[Value | None]:
     """For each input, sum(grad_output * d output / d input); reads and writes no .grad."""
+def hessian_vector_product(output: Value, inputs: Sequence[Value], vector: Sequence[float]) -> list[float]:
+    """The Hessian of output over inputs times vector, by forward-over-reverse over leaves."""

@@ -10,8 +10,9 @@ the grad of the engine that made the Values (engine.engine_of).
 
 from __future__ import annotations
 
+import contextlib
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Literal, Union, overload
 
 from . import checks, engine, grad_checks
@@ -61,29 +62,40 @@ def _scalar(output: object, where: str) -> Engine:
     return module
 
 
+@contextlib.contextmanager
+def _recording(module: Engine) -> Iterator[None]:
+    """Graphs recorded inside, under no_grad too: the derivative graphs a
+    Hessian is made of are this call's own, dropped when it returns."""
+    enabled = module.grad_enabled()
+    module.set_grad_enabled(True)
+    try:
+        yield
+    finally:
+        module.set_grad_enabled(enabled)
+
+
 def hessian(output: Value, inputs: Sequence[Value]) -> list[list[float]]:
     """[[d2 output / d inputs[i] d inputs[j] for j] for i], 0.0 where a
     derivative does not depend on an input: each row the gradient of one
     entry of the gradient graph."""
     module = _scalar(output, "hessian")
-    first = module.grad(output, inputs, create_graph=True, allow_unused=True, replayable=False)
-    return [[0.0] * len(first) if g is None else _numbers(module.grad(g, inputs, allow_unused=True))
-            for g in first]
+    with _recording(module):
+        first = module.grad(output, inputs, create_graph=True, allow_unused=True, replayable=False)
+        return [[0.0] * len(first) if g is None else _numbers(module.grad(g, inputs, allow_unused=True))
+                for g in first]
 
 
 def hvp(output: Value, inputs: Sequence[Value], vector: Sequence[float]) -> list[float]:
-    """The Hessian of output times vector: the gradient of
-    dot(grad(output, inputs), vector), one more sweep and no Hessian."""
+    """The Hessian of output times vector, without forming the Hessian: the
+    gradient of dot(grad(output, inputs), vector) (the compiled engine
+    computes it by forward-over-reverse, building no graph)."""
     module = _scalar(output, "hvp")
-    first = module.grad(output, inputs, create_graph=True, allow_unused=True, replayable=False)
     numbers = [checks.real_operand(v, "hvp: vector") for v in vector]
-    if len(numbers) != len(first):
-        raise checks.lengths_differ("hvp", len(numbers), "vector entries", len(first), "inputs")
-    used = [(g, v) for g, v in zip(first, numbers) if g is not None]
-    if not used:
-        return [0.0] * len(first)
-    product = module.dot([g for g, _ in used], [v for _, v in used])
-    return _numbers(module.grad(product, inputs, allow_unused=True))
+    xs = grad_checks.arguments(output, inputs, None, module.Value)[1]
+    if len(numbers) != len(xs):
+        raise checks.lengths_differ("hvp", len(numbers), "vector entries", len(xs), "inputs")
+    with _recording(module):
+        return module.hessian_vector_product(output, xs, numbers)
 
 
 def _checked(fn: object, inputs: object, where: str) -> list[Value]:

@@ -80,16 +80,19 @@ if TYPE_CHECKING:
                  grad_outputs: float | _engine.Value | Sequence[float | _engine.Value] | None = None,
                  create_graph: bool = False, allow_unused: bool = False, *,
                  replayable: bool = True) -> list[_engine.Value | None]: ...
+        hessian_vector_product = staticmethod(_engine.hessian_vector_product)
 else:
     Engine = types.ModuleType  # at run time an engine is its module
 
 # what every engine exports (test_engine_contract holds both to it):
 # micrograd's Value, the op ids, the fused ops, the tape, the kernels the
-# libraries call, and grad (PyTorch's autograd.grad; autodiff.py builds on it)
+# libraries call, grad (PyTorch's autograd.grad; autodiff.py builds on it) and the
+# Hessian-vector product (autodiff.hvp's)
 API = (
     "Value", "OPS", "UNARY_OPS", "dot", "sum", "dense", "linear", "rmsnorm", "softmax", "log_softmax",
     "cross_entropy", "embedding", "DensePlan", "compile", "Tape", "BatchTape", "assign", "topo_order",
     "zero_grads", "sgd_update", "adam_update", "nll_rows", "grad_enabled", "set_grad_enabled", "grad",
+    "hessian_vector_product",
 )
 
 MODULES = {"compiled": "micrograd_fast._engine", "pure": "micrograd_fast.reference"}

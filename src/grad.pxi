@@ -3,7 +3,7 @@
 # rules and words); the sort, the sweep and every node of a derivative graph
 # are csrc/derivative_*.c's, with no Python call per node.
 
-from micrograd_fast import grad_checks  # imports no engine
+from micrograd_fast import grad_checks, second_order  # import no engine
 
 
 def grad(outputs, inputs, grad_outputs=None, create_graph=False, allow_unused=False, *, replayable=True):
@@ -16,6 +16,31 @@ def grad(outputs, inputs, grad_outputs=None, create_graph=False, allow_unused=Fa
     point's numbers, so a dead unit's terms are dropped: the same derivatives
     from a smaller graph, but not one to tape and replay on other data."""
     outs, ins, seeds = grad_checks.arguments(outputs, inputs, grad_outputs, Value)
+    results = _sweep(outs, ins, seeds, create_graph, not replayable, None)
+    if not allow_unused:
+        for i, r in enumerate(results):
+            if r is None:
+                raise grad_checks.unused_input(i)
+    return results
+
+
+def hessian_vector_product(output, inputs, vector):
+    """The Hessian of output over inputs times vector (floats, one per input;
+    micrograd_fast.hvp checks them), 0.0 where output does not reach an
+    input. Over leaves by forward-over-reverse in C (csrc/derivative_hvp.c):
+    one pass with tangents, one reverse sweep with pairs, no graph built.
+    An input that is a node depends on others: the definition then, the
+    gradient of dot(grad(output, inputs), vector), both built as graphs."""
+    if not isinstance(output, Value) or any(not isinstance(x, Value) or (<Value>x).node.op != MG_LEAF for x in inputs):
+        return second_order.hvp_by_graphs(grad, dot, output, inputs, vector)
+    results = _sweep([output], list(inputs), [1.0], False, True, [float(v) for v in vector])
+    return [0.0 if r is None else r.data for r in results]
+
+
+cdef list _sweep(list outs, list ins, list seeds, create_graph, bint kinks_as_numbers, list tangents):
+    """mg_grad over checked arguments: its results (None: unreached), with
+    tangents (one per input) hvp's."""
+
     cdef Py_ssize_t i, n_out = len(outs), n_in = len(ins)
     for v in outs:
         ready(v)
@@ -25,7 +50,7 @@ def grad(outputs, inputs, grad_outputs=None, create_graph=False, allow_unused=Fa
         if isinstance(s, Value):
             ready(s)
     cdef PyObject **out_p = <PyObject **>PyMem_Malloc((n_out * 2 + n_in * 2 + 1) * sizeof(PyObject *))
-    cdef double *numbers = <double *>PyMem_Malloc((n_out + 1) * sizeof(double))
+    cdef double *numbers = <double *>PyMem_Malloc((n_out + n_in + 1) * sizeof(double))
     if out_p == NULL or numbers == NULL:
         PyMem_Free(out_p)
         PyMem_Free(numbers)
@@ -47,6 +72,8 @@ def grad(outputs, inputs, grad_outputs=None, create_graph=False, allow_unused=Fa
                 numbers[i] = <double>seeds[i]
         for i in range(n_in):
             in_p[i] = <PyObject *>ins[i]
+            if tangents is not None:
+                numbers[n_out + i] = <double>tangents[i]
         request.outputs = out_p
         request.n_outputs = n_out
         request.seed_values = seed_p
@@ -54,7 +81,8 @@ def grad(outputs, inputs, grad_outputs=None, create_graph=False, allow_unused=Fa
         request.inputs = in_p
         request.n_inputs = n_in
         request.create_graph = bool(create_graph)
-        request.kinks_as_numbers = not replayable
+        request.kinks_as_numbers = kinks_as_numbers
+        request.tangents = numbers + n_out if tangents is not None else NULL
         status = mg_grad(&request, res_p, &bad)  # -1 raises
         if status > 0:
             node = <object>bad
@@ -67,12 +95,7 @@ def grad(outputs, inputs, grad_outputs=None, create_graph=False, allow_unused=Fa
             if res_p[i] != NULL:
                 results[i] = <object>res_p[i]
                 Py_DECREF(results[i])
-        if not allow_unused:
-            for i in range(n_in):
-                if results[i] is None:
-                    raise grad_checks.unused_input(i)
         return results
     finally:
         PyMem_Free(out_p)
         PyMem_Free(numbers)
-

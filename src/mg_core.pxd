@@ -180,5 +180,6 @@ cdef extern from "derivative.h":
         Py_ssize_t n_inputs
         int create_graph
         int kinks_as_numbers
+        const double *tangents
     # 0, a refusal (> 0, the node in *bad), or -1 with an exception
     int mg_grad(const mg_grad_request *request, PyObject **results, PyObject **bad) except -1

@@ -11,7 +11,8 @@ is:
     tape.py     Tape (compile) and assign
     batch_tape.py
                 BatchTape (compile(root, batch=inputs)): the scalar tape, row by row
-    derivatives.py  grad: PyTorch's autograd.grad, the derivative as numbers or as a graph
+    derivatives.py  grad: PyTorch's autograd.grad, the derivative as numbers or as a graph;
+                hessian_vector_product (hvp) by its definition
     kernels.py  what the libraries run over many Values: the optimizers'
                 steps, DensePlan (an MLP in one call), nll_rows
 
@@ -23,7 +24,7 @@ reference cycles; more ops (ops.UNARY, Value ** Value, the fused ones).
 """
 
 from .batch_tape import BatchTape
-from .derivatives import grad
+from .derivatives import grad, hessian_vector_product
 from .fused import FUSED, cross_entropy, dense, dot, embedding, linear, log_softmax, rmsnorm, softmax
 from .fused import sum  # noqa: A004 - the API's name
 from .kernels import DensePlan, adam_update, nll_rows, sgd_update, zero_grads

@@ -36,8 +36,8 @@ those slopes are this point's numbers instead, and a zero one drops its term
 
 import math
 
-from .. import grad_checks
-from .fused import FUSED, _dot_split, _embed_row, _expsum_of, _nll_target, embedding
+from .. import grad_checks, second_order
+from .fused import FUSED, _dot_split, _embed_row, _expsum_of, _nll_target, dot, embedding
 from .fused import sum as sum_node  # one node over many: the engine's sum
 from .ops import UNARY, Op, float_pow
 from .value import Value, grad_enabled, topo_order
@@ -72,6 +72,12 @@ def grad(outputs, inputs, grad_outputs=None, create_graph=False, allow_unused=Fa
             # c * 1.0, not built): a node of its own, as the compiled engine's
             result.append(Value(a) if not isinstance(a, Value) else a * 1.0 if id(a) in reached else a)
     return result
+
+
+def hessian_vector_product(output, inputs, vector):
+    """The Hessian of output over inputs times vector (checked floats): by
+    its definition, the gradient of dot(grad(output, inputs), vector)."""
+    return second_order.hvp_by_graphs(grad, dot, output, inputs, vector)
 
 
 def _topo_order_of(outs):

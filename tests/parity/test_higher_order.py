@@ -139,6 +139,7 @@ def close(ours, theirs, scale, rel):
 @settings(max_examples=40)
 @given(program=programs(passes=st.just(["backward"])))
 @example(program=([6.723099277730076e-68], [("div", (0, 0), None)], ["backward"]))  # x / x: huge terms cancel
+@example(program=([0.0], [("relu", (0,), None), ("sqrt", (1,), None)], ["backward"]))  # inf * 0: skipped
 def test_three_orders_match_torch(name, program):
     need_torch()
     backend = engine_named(name)
@@ -150,6 +151,8 @@ def test_three_orders_match_torch(name, program):
         return  # Python's float errors: torch has an inf or a nan there instead
     if not all(math.isfinite(v.data) for v in nodes):
         return
+    if any(math.isinf(t) for t in sizes):
+        return  # an infinite slope (sqrt at 0): micrograd's relu multiplies it by 0, nan, where torch masks
     theirs_nodes = build(TorchEngine, program)
     theirs = torch_orders(theirs_nodes[-1], theirs_nodes[: len(program[0])])
     # cancellation leaves only absolute accuracy, relative to the sizes
@@ -160,6 +163,12 @@ def test_three_orders_match_torch(name, program):
         for j, (a, t) in enumerate(zip(mine, other)):
             if math.isfinite(t):
                 assert close(a, t, scale, 1e-12), f"order {k + 1}, leaf {j}: ours {a!r}, torch {t!r}"
+    # hvp (forward-over-reverse on the compiled engine) is the second order's H W1
+    n = len(program[0])
+    hv = mf.hvp(nodes[-1], nodes[:n], [W1[i] if i < len(W1) else 0.0 for i in range(n)])
+    for j, (a, t) in enumerate(zip(hv, theirs[1])):
+        if math.isfinite(t):
+            assert close(a, t, scale, 1e-12), f"hvp, leaf {j}: ours {a!r}, torch {t!r}"
 
 
 def scalar_of_order(backend, program, leaves, k):
@@ -212,6 +221,7 @@ def near_a_branch(nodes):
 @pytest.mark.parametrize("name", ENGINES)
 @settings(max_examples=25)
 @given(program=programs(passes=st.just(["backward"])))
+@example(program=([1.515657615575493e-72], [("div", (0, 0), None)], ["backward"]))  # huge terms: skipped
 def test_three_orders_match_central_differences(name, program):
     """g(k+1)_j against central differences of S_k in leaf j; a leaf where the
     step sizes or the two sides disagree (a kink or a pole within the step)
@@ -221,7 +231,10 @@ def test_three_orders_match_central_differences(name, program):
         nodes = build(backend, program)
         if near_a_branch(nodes) or any(abs(v.data) > 1e100 or 0 < abs(v.data) < 1e-100 for v in nodes):
             return  # conventions, or derivatives that overflow (x / (x * 1e300): 0 * inf) where S is tame
-        ours = our_orders(backend, nodes[-1], nodes[: len(program[0])])
+        sizes = []
+        ours = our_orders(backend, nodes[-1], nodes[: len(program[0])], sizes)
+        if any(t > 1e100 for t in sizes):
+            return  # terms of a derivative graph that huge cancel to noise (x / x's: x ** -4 at 1e-72)
         for k in range(3):
             for j, x in enumerate(program[0]):
                 estimates = coarse, fine, forward, backward = differences(backend, program, k, j, 1e-4 * max(1.0, abs(x)))

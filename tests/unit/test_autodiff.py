@@ -60,6 +60,30 @@ def test_hvp_is_the_hessian_times_the_vector(backend, Value):
     assert mf.hvp(xs[0] + xs[1], xs, vector) == [0.0, 0.0, 0.0]
 
 
+def test_hessian_and_hvp_under_no_grad(backend, Value):
+    """no_grad records no graph, but a Hessian is made of graphs: they are
+    recorded for the call (the numbers are those outside no_grad)."""
+    xs = [Value(0.3), Value(-1.1), Value(0.7)]
+    out = nonlinear(backend, *xs)
+    H, Hv = mf.hessian(out, xs), mf.hvp(out, xs, [1.0, 2.0, 3.0])
+    with mf.no_grad():
+        assert mf.hessian(out, xs) == H and mf.hvp(out, xs, [1.0, 2.0, 3.0]) == Hv
+        assert not backend.grad_enabled()
+    assert any(h != 0.0 for h in Hv)
+
+
+def test_hvp_over_nodes_is_grad_of_grad(backend, Value):
+    """An input that is a node of the graph (it depends on another input):
+    hvp is the definition, the gradient of dot(grad(output, inputs), v)."""
+    a, b = Value(0.7), Value(-0.4)
+    m = (a * b).tanh()
+    out = m * m * a + (m * b).exp()
+    v = [0.5, -1.5, 2.0]
+    first = backend.grad(out, [m, a, b], create_graph=True)
+    expected = [g.data for g in backend.grad(backend.dot(first, v), [m, a, b])]
+    assert mf.hvp(out, [m, a, b], v) == pytest.approx(expected, rel=1e-14)
+
+
 def kinked(backend, xs):
     """A relu layer with dead units and an abs: kinks on both sides."""
     ws = [[0.7, -1.3, 0.4], [-0.9, 0.2, -0.6], [1.1, 0.5, -0.8], [-0.3, -0.7, 0.9]]

@@ -130,6 +130,9 @@ def test_a_custom_op_with_a_python_backward_is_refused(backend, Value):
         with pytest.raises(TypeError, match="mytanh") as info:
             backend.grad(out * 2, [x], create_graph=create_graph)
         assert str(info.value) == str(grad_checks.custom_op("mytanh"))
+    for second in (lambda: mf.hvp(out * 2, [x], [1.0]), lambda: mf.hessian(out * 2, [x])):
+        with pytest.raises(TypeError, match="mytanh"):
+            second()
     y = Value(2.0)  # off the path to the input: not needed, not refused
     assert backend.grad(out * y, [y])[0].data == out.data
 
@@ -143,6 +146,9 @@ def test_microgpt_local_grads_are_numbers_only(backend, Value):
     assert (ga.data, gb.data) == (a.grad, b.grad)
     with pytest.raises(TypeError) as info:
         backend.grad(out, [a], create_graph=True)
+    assert str(info.value) == str(grad_checks.numbers_only(c._op))
+    with pytest.raises(TypeError) as info:
+        mf.hvp(out, [a], [1.0])
     assert str(info.value) == str(grad_checks.numbers_only(c._op))
 
 
@@ -361,6 +367,9 @@ def test_every_op_has_a_derivative_graph(backend, op):
     H = mf.hessian(fn(*xs), xs)
     flat = [H[i][j] for i in range(3) for j in range(3)]
     assert flat == pytest.approx([H[j][i] for i in range(3) for j in range(3)], rel=1e-12, abs=1e-15)
+    v = [0.5, -2.0, 1.25]  # hvp (forward-over-reverse on the compiled engine) is H v
+    assert mf.hvp(fn(*xs), xs, v) == pytest.approx([math.fsum(h * w for h, w in zip(row, v)) for row in H],
+                                                   rel=1e-12, abs=1e-14)
 
     def third(at):  # d/dx of 1 . (H 1): T(1, 1, .) as numbers, from three sweeps
         vs = [backend.Value(x) for x in at]

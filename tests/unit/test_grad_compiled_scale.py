@@ -13,6 +13,7 @@ import weakref
 
 import pytest
 
+import micrograd_fast as mf
 from micrograd_fast import engine, grad_checks
 
 torch = pytest.importorskip("torch")
@@ -214,3 +215,7 @@ def test_demo_loss_numbers_graphs_and_hvp():
     (tg,) = torch.autograd.grad(tloss, p, create_graph=True)
     (thvp,) = torch.autograd.grad(tg @ torch.tensor(vec, dtype=torch.float64), p)
     assert all(math.isclose(a, b.item(), rel_tol=1e-10, abs_tol=1e-13) for a, b in zip(hvp, thvp))
+    # forward-over-reverse: torch's too, and the graphs' to rounding
+    fast = mf.hvp(loss, params, vec)
+    assert all(math.isclose(a, b.item(), rel_tol=1e-10, abs_tol=1e-13) for a, b in zip(fast, thvp))
+    assert all(math.isclose(a, b, rel_tol=1e-12, abs_tol=1e-15) for a, b in zip(fast, hvp))
