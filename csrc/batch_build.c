@@ -122,7 +122,7 @@ static int emit(builder *b, PyObject *const *order, Py_ssize_t i)
     ins->out = p->node_slot[i];
     ins->aux = b->aux[i];
     ins->topo = i;
-    ins->a = ins->b = ins->c = -1;
+    ins->a = ins->b = ins->c = ins->d = ins->e = -1;
     switch ((enum mg_children_layout)mg_op_layout[n->op]) {
     case MG_NO_CHILDREN:
         return 0;
@@ -144,6 +144,15 @@ static int emit(builder *b, PyObject *const *order, Py_ssize_t i)
                 ins->c = ref_to(b, per, p->node_shared[z], b->aux[z], 1);
             if (ins->c == INT32_MIN)
                 return -1;
+            if (n->op == MG_SOFTMAX && !(ins->flags & MG_BI_NOT_EXPSUM)) {
+                /* the total's powers: the expsum's aux after the max and the exps */
+                PyObject *const *exps_of;
+                const int32_t after = b->aux[z] + 1 + (int32_t)mg_children(MG_NODE(kids[1]), &exps_of);
+                ins->d = ref_to(b, per, p->node_shared[z], after, 1);
+                ins->e = ref_to(b, per, p->node_shared[z], after + 1, 1);
+                if (ins->d == INT32_MIN || ins->e == INT32_MIN)
+                    return -1;
+            }
         }
         return ins->a == INT32_MIN || ins->b == INT32_MIN ? -1 : 0;
     }
@@ -188,7 +197,9 @@ static Py_ssize_t aux_count(const mg_node *n)
     case MG_RMS_SCALE:
         return 1;           /* the mean square */
     case MG_EXPSUM:
-        return 1 + nk;      /* the max, each exp */
+        return 3 + nk;      /* the max, each exp, total ** -1 and ** -2 (its softmaxes') */
+    case MG_SOFTMAX:
+        return 1;           /* the numerator, exp(x - max) */
     case MG_NLL:
         return 2 + nk - 1;  /* the max, the total, each logit's exp */
     MG_BINARY_OPS(MG_OP_CASE)
@@ -197,7 +208,6 @@ static Py_ssize_t aux_count(const mg_node *n)
     case MG_CUSTOM:
     case MG_DOT:
     case MG_SUM:
-    case MG_SOFTMAX:
     case MG_LOG_SOFTMAX:
     case MG_EMBED:
         return 0;

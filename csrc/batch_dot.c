@@ -4,9 +4,54 @@
  * chunk's lanes at once. */
 #include "batch_pass.h"
 
+/* Four doubles: one AVX register in the kernels' AVX2 build, two SSE2 ones
+ * in the baseline build; the same lanes and the same sum trees either way,
+ * so the same bits on any x86-64. (Passed only between inlined helpers:
+ * gcc's -Wpsabi note on the calling convention of such values has no call
+ * to apply to.) */
+#pragma GCC diagnostic ignored "-Wpsabi"
+typedef double mg_v4d __attribute__((vector_size(32)));
+
+static inline mg_v4d mg_v4d_load(const double *p)
+{
+    mg_v4d v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+static inline void mg_v4d_store(double *p, mg_v4d v)
+{
+    memcpy(p, &v, sizeof v);
+}
+
+static inline mg_v4d mg_v4d_splat(double s)
+{
+    mg_v4d v = {s, s, s, s};
+    return v;
+}
+
+/* The sum of eight running sums (lanes 0-3 in a, 4-7 in b) by one fixed
+ * tree, ((0+2) + (4+6)) + ((1+3) + (5+7)): a function of nothing else. */
+static inline double mg_v4d_tree(mg_v4d a, mg_v4d b)
+{
+    const mg_v2d s = ((mg_v2d){a[0], a[1]} + (mg_v2d){a[2], a[3]}) + ((mg_v2d){b[0], b[1]} + (mg_v2d){b[2], b[3]});
+    return s[0] + s[1];
+}
+
+/* The dot kernels are built twice where gcc can (function multiversioning
+ * on x86-64 Linux): for AVX2 and for the baseline, the loader picking one
+ * by the CPU. No FMA in either (-ffp-contract=off, and no "fma" target). */
+#if defined(__x86_64__) && defined(__linux__) && defined(__GNUC__) && !defined(__clang__)
+#define MG_WIDE_KERNEL __attribute__((target_clones("avx2", "default")))
+#else
+#define MG_WIDE_KERNEL
+#endif
+
+
 /* acc + w * x over a dot's terms, 16 lanes at a time held in registers
  * (gcc's vector extension: each lane's + and * are the scalar IEEE ops, so
  * the bits are the scalar engine's), the rest term by term over memory. */
+MG_WIDE_KERNEL
 void mg_bdot_forward(const mg_bpass *x, const mg_binstr *ins, double *restrict O, Py_ssize_t len)
 {
     const int32_t *r = x->args_of + ins->args;
@@ -28,28 +73,28 @@ void mg_bdot_forward(const mg_bpass *x, const mg_binstr *ins, double *restrict O
     /* blocks of 16 lanes: each term's kind read from its refs as it comes
      * (a lane ref is a shared number, read from Ls: no broadcast array) */
     for (; j0 + 16 <= len; j0 += 16) {
-        mg_v2d acc[8];
-        for (k = 0; k < 8; k++)
-            acc[k] = bias != NULL ? mg_v2d_load(bias + j0 + 2 * k) : mg_v2d_splat(start);
+        mg_v4d acc[4];
+        for (k = 0; k < 4; k++)
+            acc[k] = bias != NULL ? mg_v4d_load(bias + j0 + 4 * k) : mg_v4d_splat(start);
         for (i = 0; i < n; i++) {
             const int32_t rw = r[i], rx = r[n + i];
             if ((rw < 0) != (rx < 0)) {
-                const mg_v2d s = mg_v2d_splat(x->Ls[rw < 0 ? -(rw + 1) : -(rx + 1)]);
+                const mg_v4d s = mg_v4d_splat(x->Ls[rw < 0 ? -(rw + 1) : -(rx + 1)]);
                 const double *p = x->A + (Py_ssize_t)(rw < 0 ? rx : rw) * C + j0;
-                for (k = 0; k < 8; k++)
-                    acc[k] = acc[k] + s * mg_v2d_load(p + 2 * k);
+                for (k = 0; k < 4; k++)
+                    acc[k] = acc[k] + s * mg_v4d_load(p + 4 * k);
             } else if (rw >= 0) {
                 const double *p = x->A + (Py_ssize_t)rw * C + j0, *q = x->A + (Py_ssize_t)rx * C + j0;
-                for (k = 0; k < 8; k++)
-                    acc[k] = acc[k] + mg_v2d_load(p + 2 * k) * mg_v2d_load(q + 2 * k);
+                for (k = 0; k < 4; k++)
+                    acc[k] = acc[k] + mg_v4d_load(p + 4 * k) * mg_v4d_load(q + 4 * k);
             } else {
-                const mg_v2d s = mg_v2d_splat(x->Ls[-(rw + 1)] * x->Ls[-(rx + 1)]);
-                for (k = 0; k < 8; k++)
+                const mg_v4d s = mg_v4d_splat(x->Ls[-(rw + 1)] * x->Ls[-(rx + 1)]);
+                for (k = 0; k < 4; k++)
                     acc[k] = acc[k] + s;
             }
         }
-        for (k = 0; k < 8; k++)
-            mg_v2d_store(O + j0 + 2 * k, acc[k]);
+        for (k = 0; k < 4; k++)
+            mg_v4d_store(O + j0 + 4 * k, acc[k]);
     }
     if (j0 == len)
         return;
@@ -87,39 +132,40 @@ void mg_bdot_forward(const mg_bpass *x, const mg_binstr *ins, double *restrict O
 }
 
 /* sum(v[j] * g[j] for j < len), v[j] being p[j] or, with p NULL, the one
- * number s (a shared operand), as a fixed tree of eight running sums: a
- * function of len only, so the same bits on any thread. */
-static double lane_dot(const double *p, double s, const double *g, Py_ssize_t len)
+ * number s (a shared operand), as a fixed tree of eight running sums
+ * (mg_v4d_tree): a function of len only, so the same bits on any thread. */
+static inline __attribute__((always_inline)) double lane_dot(const double *p, double s, const double *g,
+                                                             Py_ssize_t len)
 {
-    mg_v2d acc[4] = {{0.0, 0.0}, {0.0, 0.0}, {0.0, 0.0}, {0.0, 0.0}};
-    const mg_v2d sv = mg_v2d_splat(s);
-    Py_ssize_t j = 0, k;
+    mg_v4d a = mg_v4d_splat(0.0), b = mg_v4d_splat(0.0);
+    const mg_v4d sv = mg_v4d_splat(s);
+    Py_ssize_t j = 0;
     double total;
     if (len == 1)  /* a chunk of one: the scalar engine's product */
         return (p != NULL ? p[0] : s) * g[0];
-    for (; j + 8 <= len; j += 8)
-        for (k = 0; k < 4; k++)
-            acc[k] = acc[k] + (p != NULL ? mg_v2d_load(p + j + 2 * k) : sv) * mg_v2d_load(g + j + 2 * k);
-    acc[0] = (acc[0] + acc[1]) + (acc[2] + acc[3]);
-    total = acc[0][0] + acc[0][1];
+    for (; j + 8 <= len; j += 8) {
+        a = a + (p != NULL ? mg_v4d_load(p + j) : sv) * mg_v4d_load(g + j);
+        b = b + (p != NULL ? mg_v4d_load(p + j + 4) : sv) * mg_v4d_load(g + j + 4);
+    }
+    total = mg_v4d_tree(a, b);
     for (; j < len; j++)
         total = total + (p != NULL ? p[j] : s) * g[j];
     return total;
 }
 
 /* sum(g[j] for j < len), the same tree (a shared bias's share). */
-static double lane_sum_of(const double *g, Py_ssize_t len)
+static inline __attribute__((always_inline)) double lane_sum_of(const double *g, Py_ssize_t len)
 {
-    mg_v2d acc[4] = {{0.0, 0.0}, {0.0, 0.0}, {0.0, 0.0}, {0.0, 0.0}};
-    Py_ssize_t j = 0, k;
+    mg_v4d a = mg_v4d_splat(0.0), b = mg_v4d_splat(0.0);
+    Py_ssize_t j = 0;
     double total;
     if (len == 1)
         return g[0];
-    for (; j + 8 <= len; j += 8)
-        for (k = 0; k < 4; k++)
-            acc[k] = acc[k] + mg_v2d_load(g + j + 2 * k);
-    acc[0] = (acc[0] + acc[1]) + (acc[2] + acc[3]);
-    total = acc[0][0] + acc[0][1];
+    for (; j + 8 <= len; j += 8) {
+        a = a + mg_v4d_load(g + j);
+        b = b + mg_v4d_load(g + j + 4);
+    }
+    total = mg_v4d_tree(a, b);
     for (; j < len; j++)
         total = total + g[j];
     return total;
@@ -130,25 +176,25 @@ static double lane_sum_of(const double *g, Py_ssize_t len)
  * same tree (so the same bits), while adding w * G to X's adjoint in the
  * same pass over the lanes: G is loaded once for both, and there is one
  * loop per term instead of two, each with its own set-up. */
-static inline double dot_and_axpy(const double *X, double *GX, double w, const double *G,
-                                  Py_ssize_t len)
+static inline __attribute__((always_inline)) double dot_and_axpy(const double *X, double *GX, double w,
+                                                                 const double *G, Py_ssize_t len)
 {
-    mg_v2d acc[4] = {{0.0, 0.0}, {0.0, 0.0}, {0.0, 0.0}, {0.0, 0.0}};
-    const mg_v2d ws = mg_v2d_splat(w);
-    Py_ssize_t j = 0, k;
+    mg_v4d a = mg_v4d_splat(0.0), b = mg_v4d_splat(0.0);
+    const mg_v4d ws = mg_v4d_splat(w);
+    Py_ssize_t j = 0;
     double total;
     if (len == 1) {
         GX[0] += w * G[0];
         return X[0] * G[0];
     }
-    for (; j + 8 <= len; j += 8)
-        for (k = 0; k < 4; k++) {
-            const mg_v2d g = mg_v2d_load(G + j + 2 * k);
-            acc[k] = acc[k] + mg_v2d_load(X + j + 2 * k) * g;
-            mg_v2d_store(GX + j + 2 * k, mg_v2d_load(GX + j + 2 * k) + ws * g);
-        }
-    acc[0] = (acc[0] + acc[1]) + (acc[2] + acc[3]);
-    total = acc[0][0] + acc[0][1];
+    for (; j + 8 <= len; j += 8) {
+        const mg_v4d g0 = mg_v4d_load(G + j), g1 = mg_v4d_load(G + j + 4);
+        a = a + mg_v4d_load(X + j) * g0;
+        b = b + mg_v4d_load(X + j + 4) * g1;
+        mg_v4d_store(GX + j, mg_v4d_load(GX + j) + ws * g0);
+        mg_v4d_store(GX + j + 4, mg_v4d_load(GX + j + 4) + ws * g1);
+    }
+    total = mg_v4d_tree(a, b);
     for (; j < len; j++) {
         total = total + X[j] * G[j];
         GX[j] += w * G[j];
@@ -156,6 +202,7 @@ static inline double dot_and_axpy(const double *X, double *GX, double w, const d
     return total;
 }
 
+MG_WIDE_KERNEL
 void mg_bdot_backward(const mg_bpass *x, const mg_binstr *ins, Py_ssize_t len)
 {
     const Py_ssize_t C = x->C;

@@ -101,6 +101,18 @@ int mg_bforward_fused(const mg_bpass *x, const mg_binstr *ins, Py_ssize_t len, P
             S[j] = shift;
             T[j] = total;
         }
+        if (!nll) {
+            /* the total's powers, once per expsum for each of its softmaxes
+             * (fused.h's e * total**-1, and its backward's total**-2): the
+             * same calls on the same number. total >= 1 (the max's own exp
+             * is 1) or nan, where pow cannot fail */
+            double *inv = AUX(1 + n), *inv2 = AUX(2 + n);
+            int never = MG_OK;
+            for (j = 0; j < len; j++) {
+                inv[j] = mg_pow(T[j], -1.0, &never);
+                inv2[j] = mg_pow(T[j], -2.0, &never);
+            }
+        }
         return MG_OK;
     }
     case MG_SOFTMAX:
@@ -112,14 +124,15 @@ int mg_bforward_fused(const mg_bpass *x, const mg_binstr *ins, Py_ssize_t len, P
         }
         S = mg_bval(x, ins->c);
         if (ins->op == MG_SOFTMAX) {
+            const double *inv = mg_bval(x, ins->d);
+            double *E = AUX(0);  /* the numerator, for the backward */
             for (j = 0; j < len; j++) {
-                const double acc = mg_exp(X[j] + (-S[j]), &status);
-                O[j] = acc * mg_pow(Z[j], -1.0, &status);
+                E[j] = mg_exp(X[j] + (-S[j]), &status);
+                O[j] = E[j] * inv[j];
             }
             if (status == MG_OK)
                 return MG_OK;
-            FIRST_BAD(mg_exp(X[j] + (-S[j]), &lane_status)
-                      * mg_pow(Z[j], -1.0, &lane_status));
+            FIRST_BAD(mg_exp(X[j] + (-S[j]), &lane_status));
         }
         for (j = 0; j < len; j++)
             O[j] = (X[j] + (-S[j])) + mg_log(Z[j], &status) * -1.0;
@@ -216,13 +229,12 @@ int mg_bbackward_fused(const mg_bpass *x, const mg_binstr *ins, Py_ssize_t len, 
     }
     case MG_SOFTMAX:
     case MG_LOG_SOFTMAX: {
-        const double *X = mg_bval(x, ins->a), *Z = mg_bval(x, ins->b), *S;
+        const double *Z = mg_bval(x, ins->b);
         double *GX = mg_badj(x, ins->a), *GZ = mg_badj(x, ins->b);
         if (ins->flags & MG_BI_NOT_EXPSUM) {
             *bad = 0;
             return len > 0 ? MG_ERR_NOT_EXPSUM : MG_OK;
         }
-        S = mg_bval(x, ins->c);
         if (ins->op == MG_LOG_SOFTMAX) {
             for (j = 0; j < len; j++) {
                 GX[j] += G[j];
@@ -230,16 +242,14 @@ int mg_bbackward_fused(const mg_bpass *x, const mg_binstr *ins, Py_ssize_t len, 
             }
             return MG_OK;
         }
-        /* e * total**-1: to e (an exp of x_i), and to total through ** -1 */
+        /* e * total**-1: to e (an exp of x_i), and to total through ** -1,
+         * from the forward's numerator and the expsum's powers of the total */
+        const double *E = AUX(0), *inv = mg_bval(x, ins->d), *inv2 = mg_bval(x, ins->e);
         for (j = 0; j < len; j++) {
-            const double a = mg_exp(X[j] + (-S[j]), &status), total = Z[j];
-            GX[j] += a * (mg_pow(total, -1.0, &status) * G[j]);
-            GZ[j] += (-1.0 * mg_pow(total, -2.0, &status)) * (a * G[j]);
+            GX[j] += E[j] * (inv[j] * G[j]);
+            GZ[j] += (-1.0 * inv2[j]) * (E[j] * G[j]);
         }
-        if (status == MG_OK)
-            return MG_OK;
-        FIRST_BAD(mg_exp(X[j] + (-S[j]), &lane_status) + mg_pow(Z[j], -1.0, &lane_status)
-                  + mg_pow(Z[j], -2.0, &lane_status));
+        return MG_OK;
     }
     case MG_EMBED: {
         const Py_ssize_t n = m - 1;

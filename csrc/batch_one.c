@@ -58,6 +58,10 @@ static void rewrite(const mg_bprog *p, int per, const mg_binstr *from, mg_binstr
         to->b = one_ref(p, per, from->b);
     if ((from->op == MG_SOFTMAX || from->op == MG_LOG_SOFTMAX) && !(from->flags & MG_BI_NOT_EXPSUM))
         to->c = one_ref(p, per, from->c);
+    if (from->op == MG_SOFTMAX && !(from->flags & MG_BI_NOT_EXPSUM)) {
+        to->d = one_ref(p, per, from->d);
+        to->e = one_ref(p, per, from->e);
+    }
     if (layout == MG_CHILD_LIST) {
         to->args = (int32_t)*n_args;
         for (j = 0; j < from->nargs; j++)

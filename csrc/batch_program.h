@@ -35,6 +35,7 @@ typedef struct mg_binstr {
     int32_t out;            /* the result's slot (always in the own space) */
     int32_t a, b;           /* elementwise operands; softmax: x and the expsum */
     int32_t c;              /* softmax, log_softmax: the expsum's max (aux) */
+    int32_t d, e;           /* softmax: the expsum's total ** -1 and ** -2 (aux) */
     int32_t args, nargs;    /* n-ary: refs args_of[args .. args + nargs) */
     int32_t aux;            /* own-space slot of the first aux number */
     int32_t pairs;          /* MG_DOT: (w, x) pairs */

@@ -5,25 +5,36 @@
  * of a along v: a child gets local * a, and local * t + local' * a, local'
  * being the derivative of the local slope along v. The inputs' t are H v.
  *
- * The elementwise ops' local' come from their op_table.h rows, read in a
+ * The elementwise ops' slopes come from their op_table.h rows, read in a
  * vocabulary of dual numbers (value, derivative along v): the same row that
  * gives backward() its numbers and create_graph its nodes. The fused ops'
- * are written here. The first-order terms are grad's own (mg_local_numbers),
- * and the forward tangents come from them too: a node's tangent is the sum
- * of its local slopes times its children's tangents. A kink's slope is its
- * number (relu's step, abs's sign: local' 0), as hessian's graphs take it. */
+ * first-order terms are grad's own (mg_local_numbers), their local' written
+ * here. The forward tangents come from grad's chain rule too: a node's
+ * tangent is the sum of its local slopes times its children's tangents. A
+ * kink's slope is its number (relu's step, abs's sign: local' 0), as
+ * hessian's graphs take it. */
 #include "derivative_sweep.h"
 #include "fused.h"
 #include "ops.h"
 #include "value.h"
 
+/* none: a row's bare constant +0 (step's and sign's slope, x ** 0's), a
+ * term create_graph drops (its graph has no node for it): none here either,
+ * so an inf or nan adjoint times it is no nan, as in hessian's graphs */
 typedef struct dual {
     double v, d;
+    int none;
 } dual;
 
 static inline dual dual_of(double v, double d)
 {
-    dual r = {v, d};
+    dual r = {v, d, 0};
+    return r;
+}
+
+static inline dual dual_number(double c)
+{
+    dual r = {c, 0.0, c == 0.0 && !signbit(c)};
     return r;
 }
 
@@ -79,11 +90,11 @@ static inline dual dual_powv(dual p, dual q, int *err)
 #define D_A dual_of(a, ta)
 #define D_B dual_of(b, tb)
 #define D_OUT dual_of(out, tout)
-#define D_NUM(c) dual_of((c), 0.0)
+#define D_NUM(c) dual_number(c)
 #define D_ADD(p, q) dual_add((p), (q), 1.0)
 #define D_SUB(p, q) dual_add((p), (q), -1.0)
 #define D_MUL(p, q) dual_mul((p), (q))
-#define D_NEG(p) dual_mul((p), D_NUM(-1.0))
+#define D_NEG(p) dual_mul((p), dual_of(-1.0, 0.0))
 #define D_DIV(p, q) dual_div((p), (q), err)
 #define D_POW(p, k) dual_pow((p), (k), err)
 #define D_POWV(p, q) dual_powv((p), (q), err)
@@ -119,7 +130,15 @@ static inline dual dual_cos(dual p)
 #define ADD_T(j, x) (adjt[kid[j]] += (x))
 #define TAN(j) (tan[kid[j]])
 
-#define SECOND_BINARY(code, name, layout, forward, local_a, local_b)               \
+/* An elementwise node's terms, both orders at once from its row's slopes
+ * as duals (their values are the numbers sweep's, bit for bit): the
+ * child's adjoint gets slope * g, its tangent slope * gt + slope' * g. */
+#define PAIR_TERM(j, slope)                                                         \
+    if (!(slope).none) {                                                            \
+        adj[kid[j]] += (slope).v * g;                                               \
+        adjt[kid[j]] += (slope).v * gt + (slope).d * g;                             \
+    }
+#define PAIR_BINARY(code, name, layout, forward, local_a, local_b)                 \
     case code: {                                                                    \
         MG_OPERANDS_A_B(layout);                                                    \
         MG_RESULT;                                                                  \
@@ -129,12 +148,13 @@ static inline dual dual_cos(dual p)
         (void)tb;                                                                   \
         if (status != MG_OK)                                                        \
             return status;                                                          \
-        ADD_T(0, d_a.d * g);                                                        \
-        if (layout == MG_TWO_CHILDREN)                                              \
-            ADD_T(1, d_b.d * g);                                                    \
+        PAIR_TERM(0, d_a);                                                          \
+        if (layout == MG_TWO_CHILDREN) {                                            \
+            PAIR_TERM(1, d_b);                                                      \
+        }                                                                           \
         return MG_OK;                                                               \
     }
-#define SECOND_UNARY(code, name, layout, forward, local_a, doc)                    \
+#define PAIR_UNARY(code, name, layout, forward, local_a, doc)                      \
     case code: {                                                                    \
         MG_OPERAND_A(layout);                                                       \
         MG_RESULT;                                                                  \
@@ -143,24 +163,41 @@ static inline dual dual_cos(dual p)
         (void)ta;                                                                   \
         if (status != MG_OK)                                                        \
             return status;                                                          \
-        ADD_T(0, d_a.d * g);                                                        \
+        PAIR_TERM(0, d_a);                                                          \
         return MG_OK;                                                               \
     }
 
-/* The terms local' * g of the node at place i (adjoint g) into its
- * children's tangent adjoints. */
-static int second_terms(const mg_node *node, double g, Py_ssize_t i, const Py_ssize_t *kid,
-                        const double *tan, double *adjt)
+/* The elementwise node at place i, adjoint pair (g, gt). */
+static int elementwise_terms(const mg_node *node, double g, double gt, Py_ssize_t i, const Py_ssize_t *kid,
+                             const double *tan, double *adj, double *adjt)
+{
+    int status = MG_OK, *const err = &status;
+    const double tout = tan[i];
+    (void)tout;
+    switch ((enum mg_op)node->op) {
+    MG_BINARY_OPS(PAIR_BINARY)
+    MG_UNARY_OPS(PAIR_UNARY)
+    MG_FUSED_OPS(MG_OP_CASE)
+    case MG_LEAF:
+    case MG_CUSTOM:
+        break;
+    }
+    return MG_ERR_NO_CASE;
+}
+
+/* A fused node's terms local' * g (its adjoint g) into its children's
+ * tangent adjoints; the first-order ones are grad's own (mg_local_numbers). */
+static int fused_second_terms(const mg_node *node, double g, const Py_ssize_t *kid, const double *tan,
+                              double *adjt)
 {
     int status = MG_OK, *const err = &status;
     const mg_nary *e = mg_op_layout[node->op] == MG_CHILD_LIST ? node->u.nary : NULL;
-    const double tout = tan[i];
     Py_ssize_t j, n, t;
     double c, dc, s, ds, total, dtotal, x;
-    (void)tout;
     switch ((enum mg_op)node->op) {
-    MG_BINARY_OPS(SECOND_BINARY)
-    MG_UNARY_OPS(SECOND_UNARY)
+    MG_BINARY_OPS(MG_OP_CASE)
+    MG_UNARY_OPS(MG_OP_CASE)
+        break;
     case MG_DOT:  /* w_i's slope is x_i, x_i's w_i */
         for (j = 0, n = e->pairs; j < n; j++) {
             ADD_T(j, along(g, TAN(n + j)));
@@ -222,6 +259,21 @@ static int second_terms(const mg_node *node, double g, Py_ssize_t i, const Py_ss
     return MG_ERR_NO_CASE;
 }
 
+/* An op of op_table.h's rows (its slopes as duals), not a fused one. */
+static int is_elementwise(int op)
+{
+    switch ((enum mg_op)op) {
+    MG_BINARY_OPS(MG_OP_CASE)
+    MG_UNARY_OPS(MG_OP_CASE)
+        return 1;
+    MG_FUSED_OPS(MG_OP_CASE)
+    case MG_LEAF:
+    case MG_CUSTOM:
+        return 0;
+    }
+    return 0;
+}
+
 /* Node i's tangent: its local slopes (grad's chain rule with a seed of 1
  * into slope[], zeroed again after) times its children's tangents. */
 static int tangent(const mg_node *node, const Py_ssize_t *kid, Py_ssize_t n_kids, const double *tan,
@@ -267,11 +319,15 @@ int mg_sweep_hvp(const mg_sweep *s, const mg_grad_request *r, PyObject **results
         const Py_ssize_t *kid = s->kid + s->first_kid[i];
         if (!s->live[i] || (adj[i] == 0.0 && adjt[i] == 0.0))
             continue;
-        err = mg_local_numbers(node, adj[i], kid, adj);
-        if (err == MG_OK)
-            err = mg_local_numbers(node, adjt[i], kid, adjt);
-        if (err == MG_OK)
-            err = second_terms(node, adj[i], i, kid, tan, adjt);
+        if (is_elementwise(node->op)) {
+            err = elementwise_terms(node, adj[i], adjt[i], i, kid, tan, adj, adjt);
+        } else {
+            err = mg_local_numbers(node, adj[i], kid, adj);
+            if (err == MG_OK)
+                err = mg_local_numbers(node, adjt[i], kid, adjt);
+            if (err == MG_OK)
+                err = fused_second_terms(node, adj[i], kid, tan, adjt);
+        }
         if ((i & MG_SIGNAL_EVERY_MASK) == 0 && i > 0 && err == MG_OK && PyErr_CheckSignals() < 0)
             err = MG_ERR_PYTHON;
     }
