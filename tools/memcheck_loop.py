@@ -1,7 +1,8 @@
 """A small training loop for valgrind (make valgrind): eager and taped steps,
 micrograd's demo step, custom ops, no_grad, pickling, errors, a small GPT on
 the fused ops from a tape per length, labels, attributes, weak references,
-cycles through attributes; every path that allocates or frees. The model,
+cycles through attributes, grad, hessian and hvp; every path that
+allocates or frees. The model,
 loss and step are the benchmark's (benchmarks/fixtures.py, loaded from its
 file: benchmarks/ is not on sys.path), made small; the points are not its
 moons, which need numpy, and importing numpy alone gives valgrind errors
@@ -132,4 +133,27 @@ for _ in range(20000):
     deep = deep + 1
 deep.backward()
 del deep
+# derivatives: grad's numbers and graphs over every kind of node, a taped
+# derivative, hessian's graphs, hvp's forward-over-reverse, and refusals
+a, b, k = mf.Value(0.7), mf.Value(-0.4), mf.Value(1.0)
+for _ in range(3):
+    logits = [a * b, (a + 1.0).tanh(), b.exp(), (a * a + 1.0).log(), (b * b).sqrt()]
+    scale = mf.rmsnorm(logits)
+    f = (mf.cross_entropy(logits, k) + mf.dot(mf.softmax(logits), scale) + mf.log_softmax(logits)[0]
+         + mf.embedding([[a, b], [b, a]], k)[1] * a.relu() + (a ** b).sigmoid() + b.abs() ** 2)
+    numbers = mf.grad(f, [a, b])
+    first = mf.grad(f, [a, b], create_graph=True)
+    mf.grad(mf.sum(first), [a, b])
+    mf.compile(first[0]).forward()
+    mf.hessian(f, [a, b])
+    mf.hvp(f, [a, b], [1.0, -2.0])
+    mf.hvp(f, [logits[0], a], [0.5, 1.0])  # an interior input: hvp's graphs
+m = mf.Value(0.5)
+custom = mf.Value(m.data * 2, (m,), "double")
+custom._backward = lambda: None
+for second in (lambda: mf.grad(custom * 2, [m], create_graph=True), lambda: mf.hvp(custom * 2, [m], [1.0])):
+    try:
+        second()
+    except TypeError:
+        pass
 print("memcheck loop done")
