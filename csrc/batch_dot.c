@@ -3,6 +3,10 @@
  * (a weight, a bias) read as one number and its gradient summed over the
  * chunk's lanes at once. */
 #include "batch_pass.h"
+#include "process_state.h"
+
+/* the kernels and their helpers are inlined into each build (the end) */
+#define ALWAYS_INLINE static inline __attribute__((always_inline))
 
 /* Four doubles: one AVX register in the kernels' AVX2 build, two SSE2 ones
  * in the baseline build; the same lanes and the same sum trees either way,
@@ -12,19 +16,19 @@
 #pragma GCC diagnostic ignored "-Wpsabi"
 typedef double mg_v4d __attribute__((vector_size(32)));
 
-static inline mg_v4d mg_v4d_load(const double *p)
+ALWAYS_INLINE mg_v4d mg_v4d_load(const double *p)
 {
     mg_v4d v;
     memcpy(&v, p, sizeof v);
     return v;
 }
 
-static inline void mg_v4d_store(double *p, mg_v4d v)
+ALWAYS_INLINE void mg_v4d_store(double *p, mg_v4d v)
 {
     memcpy(p, &v, sizeof v);
 }
 
-static inline mg_v4d mg_v4d_splat(double s)
+ALWAYS_INLINE mg_v4d mg_v4d_splat(double s)
 {
     mg_v4d v = {s, s, s, s};
     return v;
@@ -32,27 +36,16 @@ static inline mg_v4d mg_v4d_splat(double s)
 
 /* The sum of eight running sums (lanes 0-3 in a, 4-7 in b) by one fixed
  * tree, ((0+2) + (4+6)) + ((1+3) + (5+7)): a function of nothing else. */
-static inline double mg_v4d_tree(mg_v4d a, mg_v4d b)
+ALWAYS_INLINE double mg_v4d_tree(mg_v4d a, mg_v4d b)
 {
     const mg_v2d s = ((mg_v2d){a[0], a[1]} + (mg_v2d){a[2], a[3]}) + ((mg_v2d){b[0], b[1]} + (mg_v2d){b[2], b[3]});
     return s[0] + s[1];
 }
 
-/* The dot kernels are built twice where gcc can (function multiversioning
- * on x86-64 Linux): for AVX2 and for the baseline, the loader picking one
- * by the CPU. No FMA in either (-ffp-contract=off, and no "fma" target). */
-#if defined(__x86_64__) && defined(__linux__) && defined(__GNUC__) && !defined(__clang__)
-#define MG_WIDE_KERNEL __attribute__((target_clones("avx2", "default")))
-#else
-#define MG_WIDE_KERNEL
-#endif
-
-
 /* acc + w * x over a dot's terms, 16 lanes at a time held in registers
  * (gcc's vector extension: each lane's + and * are the scalar IEEE ops, so
  * the bits are the scalar engine's), the rest term by term over memory. */
-MG_WIDE_KERNEL
-void mg_bdot_forward(const mg_bpass *x, const mg_binstr *ins, double *restrict O, Py_ssize_t len)
+ALWAYS_INLINE void dot_forward(const mg_bpass *x, const mg_binstr *ins, double *restrict O, Py_ssize_t len)
 {
     const int32_t *r = x->args_of + ins->args;
     const Py_ssize_t n = ins->pairs;
@@ -134,7 +127,7 @@ void mg_bdot_forward(const mg_bpass *x, const mg_binstr *ins, double *restrict O
 /* sum(v[j] * g[j] for j < len), v[j] being p[j] or, with p NULL, the one
  * number s (a shared operand), as a fixed tree of eight running sums
  * (mg_v4d_tree): a function of len only, so the same bits on any thread. */
-static inline __attribute__((always_inline)) double lane_dot(const double *p, double s, const double *g,
+ALWAYS_INLINE double lane_dot(const double *p, double s, const double *g,
                                                              Py_ssize_t len)
 {
     mg_v4d a = mg_v4d_splat(0.0), b = mg_v4d_splat(0.0);
@@ -154,7 +147,7 @@ static inline __attribute__((always_inline)) double lane_dot(const double *p, do
 }
 
 /* sum(g[j] for j < len), the same tree (a shared bias's share). */
-static inline __attribute__((always_inline)) double lane_sum_of(const double *g, Py_ssize_t len)
+ALWAYS_INLINE double lane_sum_of(const double *g, Py_ssize_t len)
 {
     mg_v4d a = mg_v4d_splat(0.0), b = mg_v4d_splat(0.0);
     Py_ssize_t j = 0;
@@ -176,7 +169,7 @@ static inline __attribute__((always_inline)) double lane_sum_of(const double *g,
  * same tree (so the same bits), while adding w * G to X's adjoint in the
  * same pass over the lanes: G is loaded once for both, and there is one
  * loop per term instead of two, each with its own set-up. */
-static inline __attribute__((always_inline)) double dot_and_axpy(const double *X, double *GX, double w,
+ALWAYS_INLINE double dot_and_axpy(const double *X, double *GX, double w,
                                                                  const double *G, Py_ssize_t len)
 {
     mg_v4d a = mg_v4d_splat(0.0), b = mg_v4d_splat(0.0);
@@ -202,8 +195,7 @@ static inline __attribute__((always_inline)) double dot_and_axpy(const double *X
     return total;
 }
 
-MG_WIDE_KERNEL
-void mg_bdot_backward(const mg_bpass *x, const mg_binstr *ins, Py_ssize_t len)
+ALWAYS_INLINE void dot_backward(const mg_bpass *x, const mg_binstr *ins, Py_ssize_t len)
 {
     const Py_ssize_t C = x->C;
     const double *G = x->GA + (Py_ssize_t)ins->out * C;
@@ -284,4 +276,47 @@ void mg_bdot_backward(const mg_bpass *x, const mg_binstr *ins, Py_ssize_t len)
             for (j = 0, GB = mg_badj(x, r[2 * n]); j < len; j++)
                 GB[j] += G[j];
     }
+}
+
+/* Each kernel is built twice on x86-64: inlined into an AVX2 function and
+ * into a baseline one, picked at each call by the CPU (a load and a test of
+ * libgcc's cpu model; no ifunc, which the sanitizers and musl lack) and by
+ * mg_bdot_avx2 (process_state.h: tests run the baseline too). The
+ * same source either way, so the same lanes, trees and bits; no FMA (the
+ * "avx2" target has none, and -ffp-contract=off). */
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define AVX2_BUILD 1
+__attribute__((target("avx2"))) static void forward_avx2(const mg_bpass *x, const mg_binstr *ins,
+                                                         double *restrict O, Py_ssize_t len)
+{
+    dot_forward(x, ins, O, len);
+}
+
+__attribute__((target("avx2"))) static void backward_avx2(const mg_bpass *x, const mg_binstr *ins,
+                                                          Py_ssize_t len)
+{
+    dot_backward(x, ins, len);
+}
+#endif
+
+void mg_bdot_forward(const mg_bpass *x, const mg_binstr *ins, double *restrict O, Py_ssize_t len)
+{
+#ifdef AVX2_BUILD
+    if (mg_bdot_avx2 && __builtin_cpu_supports("avx2")) {
+        forward_avx2(x, ins, O, len);
+        return;
+    }
+#endif
+    dot_forward(x, ins, O, len);
+}
+
+void mg_bdot_backward(const mg_bpass *x, const mg_binstr *ins, Py_ssize_t len)
+{
+#ifdef AVX2_BUILD
+    if (mg_bdot_avx2 && __builtin_cpu_supports("avx2")) {
+        backward_avx2(x, ins, len);
+        return;
+    }
+#endif
+    dot_backward(x, ins, len);
 }

@@ -163,6 +163,9 @@ class Tape:
         """forward() once per row of X written into inputs; the outputs' data per row."""
     def __len__(self) -> int: ...
 
+def _dot_kernels_avx2(enabled: bool) -> bool:
+    """Whether the batched dot kernels may run their AVX2 build; the previous setting."""
+
 @final
 class BatchTape:
     """A graph compiled for a batch (compile(root, batch=inputs)): each row of

@@ -167,6 +167,9 @@ cdef extern from "batch_run.h":
                                 const Py_ssize_t *outs, Py_ssize_t n_out, double *Y) nogil
     mg_berror mg_batch_backward(mg_bstate *s) nogil
 
+cdef extern from "process_state.h":
+    int mg_bdot_avx2
+
 
 cdef extern from "derivative.h":
     enum:

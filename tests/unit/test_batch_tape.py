@@ -290,6 +290,36 @@ def test_gpt_ops_with_value_target_and_index(backend, reduction):
     assert sum(p.grad != 0.0 for p in params) > len(params) // 2  # the grads reached the table and W
 
 
+def test_the_dot_kernels_baseline_build_gives_the_avx2_builds_bits(compiled):
+    """The batched dot kernels are built for AVX2 and for the baseline, the
+    same source: the same roots and gradients, bit for bit, over a layer's
+    terms (shared weight, per-example input), per-example products (an
+    attention score), 16-lane blocks and the lanes after them."""
+    rng = random.Random(11)
+    xs = [compiled.Value(0.0) for _ in range(5)]
+    W = [[compiled.Value(rng.uniform(-1, 1)) for _ in range(5)] for _ in range(6)]
+    hidden = [compiled.dot(row, xs, compiled.Value(rng.uniform(-1, 1))).tanh() for row in W]
+    score = compiled.dot(hidden[:3], hidden[3:], 0.5)
+    loss = compiled.dot(hidden, xs + [score], 0.0) ** 2
+    params = [w for row in W for w in row]
+    X = [[rng.uniform(-2, 2) for _ in xs] for _ in range(37)]
+    results = []
+    for avx2 in (True, False):
+        previous = compiled._dot_kernels_avx2(avx2)
+        try:
+            tape = compiled.compile(loss, batch=xs)
+            for p in params:
+                p.grad = 0.0
+            roots = tape.forward(X).tolist()
+            tape.backward("sum")
+            results.append((roots, [p.grad for p in params]))
+        finally:
+            compiled._dot_kernels_avx2(previous)
+    (roots_a, grads_a), (roots_b, grads_b) = results
+    assert all(same_bits(a, b) for a, b in zip(roots_a + grads_a, roots_b + grads_b))
+    assert any(g != 0.0 for g in grads_a)
+
+
 def test_every_op_of_the_table(backend):
     """Each unary op, operator and fused op once, over two inputs in (0, 1),
     where every op is defined."""
