@@ -70,23 +70,7 @@ static inline dual dual_powv(dual p, dual q, int *err)
     return dual_of(v, (p.d == 0.0 ? 0.0 : q.v * mg_pow(p.v, q.v - 1.0, err) * p.d) + along(by_q, q.d));
 }
 
-#undef D_A
-#undef D_B
-#undef D_OUT
-#undef D_NUM
-#undef D_ADD
-#undef D_SUB
-#undef D_MUL
-#undef D_NEG
-#undef D_DIV
-#undef D_POW
-#undef D_POWV
-#undef D_LOG
-#undef D_SIN
-#undef D_COS
-#undef D_STEP
-#undef D_SIGN
-#undef D_IF
+#include "op_words_undef.h"  /* the rows, read in the words below */
 #define D_A dual_of(a, ta)
 #define D_B dual_of(b, tb)
 #define D_OUT dual_of(out, tout)
@@ -331,15 +315,7 @@ int mg_sweep_hvp(const mg_sweep *s, const mg_grad_request *r, PyObject **results
         if ((i & MG_SIGNAL_EVERY_MASK) == 0 && i > 0 && err == MG_OK && PyErr_CheckSignals() < 0)
             err = MG_ERR_PYTHON;
     }
-    for (k = 0; k < r->n_inputs && err == MG_OK; k++) {
-        Py_ssize_t at = s->in_place[k];
-        if (at >= 0 && (results[k] = mg_new_leaf(adjt[at])) == NULL)
-            err = MG_ERR_PYTHON;
-    }
+    err = mg_leaves_of(s, r, adjt, err, results);
     mg_buffer_give(&buf);
-    if (err == MG_OK)
-        return 0;
-    for (k = 0; k < r->n_inputs; k++)
-        Py_CLEAR(results[k]);
-    return mg_raise(err);
+    return err;
 }

@@ -74,12 +74,20 @@ int mg_sweep_numbers(const mg_sweep *s, const mg_grad_request *r, PyObject **res
             break;
         }
     }
+    err = mg_leaves_of(s, r, adj, err, results);
+    mg_buffer_give(&buf);
+    return err;
+}
+
+int mg_leaves_of(const mg_sweep *s, const mg_grad_request *r, const double *numbers, int err,
+                 PyObject **results)
+{
+    Py_ssize_t k;
     for (k = 0; k < r->n_inputs && err == MG_OK; k++) {
         Py_ssize_t at = s->in_place[k];
-        if (at >= 0 && (results[k] = mg_new_leaf(adj[at])) == NULL)
+        if (at >= 0 && (results[k] = mg_new_leaf(numbers[at])) == NULL)
             err = MG_ERR_PYTHON;
     }
-    mg_buffer_give(&buf);
     if (err == MG_OK)
         return 0;
     for (k = 0; k < r->n_inputs; k++)

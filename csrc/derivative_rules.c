@@ -318,23 +318,7 @@ static PyObject *g_div(mg_builder *bu, PyObject *x, PyObject *y)
     return g_mul(bu, x, g_pow(bu, y, -1.0));
 }
 
-#undef D_A
-#undef D_B
-#undef D_OUT
-#undef D_NUM
-#undef D_ADD
-#undef D_SUB
-#undef D_MUL
-#undef D_NEG
-#undef D_DIV
-#undef D_POW
-#undef D_POWV
-#undef D_LOG
-#undef D_SIN
-#undef D_COS
-#undef D_STEP
-#undef D_SIGN
-#undef D_IF
+#include "op_words_undef.h"  /* the rows, read in the words below */
 #define D_A g_ref(x)
 #define D_B g_ref(y)
 #define D_OUT g_ref(self)

@@ -37,6 +37,12 @@ int mg_sweep_graph(const mg_sweep *s, const mg_grad_request *r, PyObject **resul
 /* hvp (r->tangents set): fresh leaves holding (H v) per input */
 int mg_sweep_hvp(const mg_sweep *s, const mg_grad_request *r, PyObject **results);
 
+/* The numbers sweeps' results: for each reached input a fresh leaf holding
+ * numbers[its place], if err (the sweep's outcome) is MG_OK. 0, or -1 with
+ * an exception (err's, or the allocator's) and every results[k] NULL. */
+int mg_leaves_of(const mg_sweep *s, const mg_grad_request *r, const double *numbers, int err,
+                 PyObject **results);
+
 /* The numbers sweep's chain rule: node's adjoint g times each local slope,
  * added into adj at its children's places (kid). MG_OK or an error code. */
 int mg_local_numbers(const mg_node *node, double g, const Py_ssize_t *kid, double *adj);
