@@ -188,6 +188,46 @@ static int emit(builder *b, PyObject *const *order, Py_ssize_t i)
     return 0;
 }
 
+/* A dot of a layer: every weight a lane (a shared number), every input
+ * per-example. */
+static int layer_dot(const mg_bprog *p, const mg_binstr *ins)
+{
+    const int32_t *r = p->args_of + ins->args;
+    Py_ssize_t i;
+    if (ins->op != MG_DOT)
+        return 0;
+    for (i = 0; i < ins->pairs; i++)
+        if (r[i] >= 0 || r[ins->pairs + i] < 0)
+            return 0;
+    return 1;
+}
+
+/* Pairs each layer dot with the next unpaired one over the same inputs
+ * within a window of the program (a layer's neurons lie a few instructions
+ * apart: each dot's activation follows it): MG_BI_PAIR_FIRST. */
+static void pair_layer_dots(mg_bprog *p)
+{
+    enum { WINDOW = 32 };
+    Py_ssize_t i, j, t;
+    for (i = 0; i < p->n_per_code; i++) {
+        mg_binstr *a = &p->per[i];
+        if ((a->flags & MG_BI_PAIR_SECOND) || !layer_dot(p, a))
+            continue;
+        for (j = i + 1; j < p->n_per_code && j <= i + WINDOW; j++) {
+            mg_binstr *b = &p->per[j];
+            int same = !(b->flags & MG_BI_PAIR_SECOND) && layer_dot(p, b) && a->pairs == b->pairs;
+            for (t = 0; same && t < a->pairs; t++)
+                same = p->args_of[a->args + a->pairs + t] == p->args_of[b->args + b->pairs + t];
+            if (same) {
+                a->flags |= MG_BI_PAIR_FIRST;
+                a->pair = (int32_t)(j - i);
+                b->flags |= MG_BI_PAIR_SECOND;
+                break;
+            }
+        }
+    }
+}
+
 /* How many aux numbers node n keeps (see batch_kernels.h). */
 static Py_ssize_t aux_count(const mg_node *n)
 {
@@ -306,6 +346,7 @@ mg_bprog *mg_bprog_build(PyObject *const *order, Py_ssize_t n, PyObject *const *
         if (emit(&b, order, i) < 0)
             goto fail;
     }
+    pair_layer_dots(p);
     p->array_lanes = PyMem_Malloc((size_t)(p->n_lanes + 1) * sizeof(int32_t));
     if (p->array_lanes == NULL)
         goto fail;

@@ -3,10 +3,9 @@
  * (a weight, a bias) read as one number and its gradient summed over the
  * chunk's lanes at once. */
 #include "batch_pass.h"
-#include "process_state.h"
 
 /* the kernels and their helpers are inlined into each build (the end) */
-#define ALWAYS_INLINE static inline __attribute__((always_inline))
+#define ALWAYS_INLINE MG_ALWAYS_INLINE
 
 /* Four doubles: one AVX register in the kernels' AVX2 build, two SSE2 ones
  * in the baseline build; the same lanes and the same sum trees either way,
@@ -42,17 +41,63 @@ ALWAYS_INLINE double mg_v4d_tree(mg_v4d a, mg_v4d b)
     return s[0] + s[1];
 }
 
+/* Where a dot's sum starts: a per-example bias (returned, C doubles), or
+ * the number *start (a shared bias, or the dot's constant). */
+ALWAYS_INLINE const double *start_of(const mg_bpass *x, const mg_binstr *ins, double *start)
+{
+    const int32_t bias = x->args_of[ins->args + 2 * ins->pairs];
+    const int has_bias = (ins->flags & MG_BI_HAS_BIAS) != 0;
+    *start = has_bias && bias < 0 ? mg_bscalar(x, bias) : ins->k;
+    return has_bias && bias >= 0 ? mg_bval(x, bias) : NULL;
+}
+
+/* The 16-lane blocks of a pair of layer dots, ins and ins + ins->pair
+ * (batch_program.h's MG_BI_PAIR_FIRST): each input block loaded once for
+ * both, each dot summed in its own order as the blocks below sum it (the
+ * same bits). Returns the first lane after the blocks. */
+ALWAYS_INLINE Py_ssize_t paired_blocks(const mg_bpass *x, const mg_binstr *ins, Py_ssize_t len)
+{
+    const mg_binstr *next = ins + ins->pair;
+    const int32_t *r = x->args_of + ins->args, *q = x->args_of + next->args;
+    const Py_ssize_t n = ins->pairs, C = x->C;
+    double *Oa = x->A + (Py_ssize_t)ins->out * C, *Ob = x->A + (Py_ssize_t)next->out * C;
+    double start_a, start_b;
+    const double *bias_a = start_of(x, ins, &start_a), *bias_b = start_of(x, next, &start_b);
+    Py_ssize_t i, k, j0;
+    for (j0 = 0; j0 + 16 <= len; j0 += 16) {
+        mg_v4d a[4], b[4];
+        for (k = 0; k < 4; k++) {
+            a[k] = bias_a != NULL ? mg_v4d_load(bias_a + j0 + 4 * k) : mg_v4d_splat(start_a);
+            b[k] = bias_b != NULL ? mg_v4d_load(bias_b + j0 + 4 * k) : mg_v4d_splat(start_b);
+        }
+        for (i = 0; i < n; i++) {
+            const double *p = x->A + (Py_ssize_t)r[n + i] * C + j0;
+            const mg_v4d wa = mg_v4d_splat(x->Ls[-(r[i] + 1)]), wb = mg_v4d_splat(x->Ls[-(q[i] + 1)]);
+            for (k = 0; k < 4; k++) {
+                const mg_v4d v = mg_v4d_load(p + 4 * k);
+                a[k] = a[k] + wa * v;
+                b[k] = b[k] + wb * v;
+            }
+        }
+        for (k = 0; k < 4; k++) {
+            mg_v4d_store(Oa + j0 + 4 * k, a[k]);
+            mg_v4d_store(Ob + j0 + 4 * k, b[k]);
+        }
+    }
+    return j0;
+}
+
 /* acc + w * x over a dot's terms, 16 lanes at a time held in registers
  * (gcc's vector extension: each lane's + and * are the scalar IEEE ops, so
  * the bits are the scalar engine's), the rest term by term over memory. */
-ALWAYS_INLINE void dot_forward(const mg_bpass *x, const mg_binstr *ins, double *restrict O, Py_ssize_t len)
+ALWAYS_INLINE int mg_bdot_forward_body(const mg_bpass *x, const mg_binstr *ins, double *restrict O,
+                                       Py_ssize_t len)
 {
     const int32_t *r = x->args_of + ins->args;
     const Py_ssize_t n = ins->pairs;
     const int has_bias = (ins->flags & MG_BI_HAS_BIAS) != 0;
-    /* a shared bias is one number; a per-example one, C */
-    const double *bias = has_bias && r[2 * n] >= 0 ? mg_bval(x, r[2 * n]) : NULL;
-    const double start = has_bias && r[2 * n] < 0 ? mg_bscalar(x, r[2 * n]) : ins->k;
+    double start;
+    const double *bias = start_of(x, ins, &start);
     const Py_ssize_t C = x->C;
     mg_bterm *t = x->terms;
     Py_ssize_t i, j, k, j0 = 0;
@@ -61,8 +106,12 @@ ALWAYS_INLINE void dot_forward(const mg_bpass *x, const mg_binstr *ins, double *
         for (i = 0; i < n; i++)
             acc = acc + mg_bscalar(x, r[i]) * mg_bscalar(x, r[n + i]);
         O[0] = acc;
-        return;
+        return MG_OK;
     }
+    if (ins->flags & MG_BI_PAIR_SECOND)
+        j0 = len - len % 16;  /* the pair's first made the blocks */
+    else if (ins->flags & MG_BI_PAIR_FIRST)
+        j0 = paired_blocks(x, ins, len);
     /* blocks of 16 lanes: each term's kind read from its refs as it comes
      * (a lane ref is a shared number, read from Ls: no broadcast array) */
     for (; j0 + 16 <= len; j0 += 16) {
@@ -90,7 +139,7 @@ ALWAYS_INLINE void dot_forward(const mg_bpass *x, const mg_binstr *ins, double *
             mg_v4d_store(O + j0 + 4 * k, acc[k]);
     }
     if (j0 == len)
-        return;
+        return MG_OK;
     /* the last lanes, term by term over memory */
     for (i = 0; i < n; i++) {
         const int w_shared = r[i] < 0, v_shared = r[n + i] < 0;
@@ -122,6 +171,7 @@ ALWAYS_INLINE void dot_forward(const mg_bpass *x, const mg_binstr *ins, double *
             for (j = j0; j < len; j++)
                 O[j] = O[j] + ti->s;
     }
+    return MG_OK;
 }
 
 /* sum(v[j] * g[j] for j < len), v[j] being p[j] or, with p NULL, the one
@@ -195,7 +245,7 @@ ALWAYS_INLINE double dot_and_axpy(const double *X, double *GX, double w,
     return total;
 }
 
-ALWAYS_INLINE void dot_backward(const mg_bpass *x, const mg_binstr *ins, Py_ssize_t len)
+ALWAYS_INLINE int mg_bdot_backward_body(const mg_bpass *x, const mg_binstr *ins, Py_ssize_t len)
 {
     const Py_ssize_t C = x->C;
     const double *G = x->GA + (Py_ssize_t)ins->out * C;
@@ -225,7 +275,7 @@ ALWAYS_INLINE void dot_backward(const mg_bpass *x, const mg_binstr *ins, Py_ssiz
         }
         if (ins->flags & MG_BI_HAS_BIAS)
             *mg_badj0(x, r[2 * n]) += g;
-        return;
+        return MG_OK;
     }
     /* (operands' addresses found term by term, where they are used: a
      * resolve pass over all of them first cost a fifth of the kernel) */
@@ -276,47 +326,9 @@ ALWAYS_INLINE void dot_backward(const mg_bpass *x, const mg_binstr *ins, Py_ssiz
             for (j = 0, GB = mg_badj(x, r[2 * n]); j < len; j++)
                 GB[j] += G[j];
     }
+    return MG_OK;
 }
 
-/* Each kernel is built twice on x86-64: inlined into an AVX2 function and
- * into a baseline one, picked at each call by the CPU (a load and a test of
- * libgcc's cpu model; no ifunc, which the sanitizers and musl lack) and by
- * mg_bdot_avx2 (process_state.h: tests run the baseline too). The
- * same source either way, so the same lanes, trees and bits; no FMA (the
- * "avx2" target has none, and -ffp-contract=off). */
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-#define AVX2_BUILD 1
-__attribute__((target("avx2"))) static void forward_avx2(const mg_bpass *x, const mg_binstr *ins,
-                                                         double *restrict O, Py_ssize_t len)
-{
-    dot_forward(x, ins, O, len);
-}
-
-__attribute__((target("avx2"))) static void backward_avx2(const mg_bpass *x, const mg_binstr *ins,
-                                                          Py_ssize_t len)
-{
-    dot_backward(x, ins, len);
-}
-#endif
-
-void mg_bdot_forward(const mg_bpass *x, const mg_binstr *ins, double *restrict O, Py_ssize_t len)
-{
-#ifdef AVX2_BUILD
-    if (mg_bdot_avx2 && __builtin_cpu_supports("avx2")) {
-        forward_avx2(x, ins, O, len);
-        return;
-    }
-#endif
-    dot_forward(x, ins, O, len);
-}
-
-void mg_bdot_backward(const mg_bpass *x, const mg_binstr *ins, Py_ssize_t len)
-{
-#ifdef AVX2_BUILD
-    if (mg_bdot_avx2 && __builtin_cpu_supports("avx2")) {
-        backward_avx2(x, ins, len);
-        return;
-    }
-#endif
-    dot_backward(x, ins, len);
-}
+MG_TWO_BUILDS(mg_bdot_forward, (const mg_bpass *x, const mg_binstr *ins, double *restrict O, Py_ssize_t len),
+              (x, ins, O, len))
+MG_TWO_BUILDS(mg_bdot_backward, (const mg_bpass *x, const mg_binstr *ins, Py_ssize_t len), (x, ins, len))

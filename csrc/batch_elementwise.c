@@ -56,7 +56,7 @@
         MG_BFIRST_BAD(const double a = A[j], forward);                                \
     }
 
-int mg_bforward(const mg_bpass *x, const mg_binstr *ins, Py_ssize_t len, Py_ssize_t *bad)
+MG_ALWAYS_INLINE int mg_bforward_body(const mg_bpass *x, const mg_binstr *ins, Py_ssize_t len, Py_ssize_t *bad)
 {
     int status = MG_OK, *const err = &status;
     double *restrict O = x->A + (Py_ssize_t)ins->out * x->C;
@@ -119,7 +119,7 @@ int mg_bforward(const mg_bpass *x, const mg_binstr *ins, Py_ssize_t len, Py_ssiz
                       local_a);                                                       \
     }
 
-int mg_bbackward(const mg_bpass *x, const mg_binstr *ins, Py_ssize_t len, Py_ssize_t *bad)
+MG_ALWAYS_INLINE int mg_bbackward_body(const mg_bpass *x, const mg_binstr *ins, Py_ssize_t len, Py_ssize_t *bad)
 {
     int status = MG_OK, *const err = &status;
     const double *O = x->A + (Py_ssize_t)ins->out * x->C;
@@ -138,3 +138,9 @@ int mg_bbackward(const mg_bpass *x, const mg_binstr *ins, Py_ssize_t len, Py_ssi
     *bad = 0;
     return MG_ERR_NO_CASE;
 }
+
+/* both built for AVX2 too (batch_pass.h): + and * four lanes an instruction */
+MG_TWO_BUILDS(mg_bforward, (const mg_bpass *x, const mg_binstr *ins, Py_ssize_t len, Py_ssize_t *bad),
+              (x, ins, len, bad))
+MG_TWO_BUILDS(mg_bbackward, (const mg_bpass *x, const mg_binstr *ins, Py_ssize_t len, Py_ssize_t *bad),
+              (x, ins, len, bad))

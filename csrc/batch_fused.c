@@ -35,8 +35,7 @@ int mg_bforward_fused(const mg_bpass *x, const mg_binstr *ins, Py_ssize_t len, P
     double inv_n;
     switch ((enum mg_op)ins->op) {
     case MG_DOT:
-        mg_bdot_forward(x, ins, O, len);
-        return MG_OK;
+        return mg_bdot_forward(x, ins, O, len);
     case MG_SUM:
         mg_bresolve(x, ins, 0);
         i = 0;
@@ -175,8 +174,7 @@ int mg_bbackward_fused(const mg_bpass *x, const mg_binstr *ins, Py_ssize_t len, 
     double inv_n;
     switch ((enum mg_op)ins->op) {
     case MG_DOT:
-        mg_bdot_backward(x, ins, len);
-        return MG_OK;
+        return mg_bdot_backward(x, ins, len);
     case MG_SUM:
         mg_bresolve(x, ins, 1);
         for (i = 0; i < m; i++)

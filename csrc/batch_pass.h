@@ -96,11 +96,40 @@ static inline void mg_bresolve(const mg_bpass *x, const mg_binstr *ins, int adjo
     }
 }
 
+/* The hot kernels are built twice on x86-64: their body (an always-inlined
+ * name_body) inlined into an AVX2 function and into a baseline one, picked
+ * at each call by the CPU (a load and a test of libgcc's cpu model; no
+ * ifunc, which the sanitizers and musl lack) and by mg_avx2_kernels
+ * (process_state.h: tests run the baseline too). One source, so the same
+ * lanes, the same sum trees, the same bits; no FMA (the "avx2" target has
+ * none, and -ffp-contract=off). */
+#define MG_ALWAYS_INLINE static inline __attribute__((always_inline))
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include "process_state.h"
+#define MG_TWO_BUILDS(name, params, args)                                           \
+    __attribute__((target("avx2"))) static int name##_avx2 params                  \
+    {                                                                               \
+        return name##_body args;                                                    \
+    }                                                                               \
+    int name params                                                                 \
+    {                                                                               \
+        if (mg_avx2_kernels && __builtin_cpu_supports("avx2"))                      \
+            return name##_avx2 args;                                                \
+        return name##_body args;                                                    \
+    }
+#else
+#define MG_TWO_BUILDS(name, params, args)                                           \
+    int name params                                                                 \
+    {                                                                               \
+        return name##_body args;                                                    \
+    }
+#endif
+
 /* Each kernel runs ins over lanes [0, len): MG_OK, or the error code of the
  * first failing lane, written to *bad (the lanes before it are computed). */
-/* The dot's kernels (batch_dot.c): they cannot fail. */
-void mg_bdot_forward(const mg_bpass *x, const mg_binstr *ins, double *restrict O, Py_ssize_t len);
-void mg_bdot_backward(const mg_bpass *x, const mg_binstr *ins, Py_ssize_t len);
+/* The dot's kernels (batch_dot.c): they cannot fail (MG_OK). */
+int mg_bdot_forward(const mg_bpass *x, const mg_binstr *ins, double *restrict O, Py_ssize_t len);
+int mg_bdot_backward(const mg_bpass *x, const mg_binstr *ins, Py_ssize_t len);
 int mg_bforward_fused(const mg_bpass *x, const mg_binstr *ins, Py_ssize_t len, Py_ssize_t *bad);
 int mg_bbackward_fused(const mg_bpass *x, const mg_binstr *ins, Py_ssize_t len, Py_ssize_t *bad);
 int mg_bforward(const mg_bpass *x, const mg_binstr *ins, Py_ssize_t len, Py_ssize_t *bad);

@@ -27,6 +27,13 @@ enum {
     MG_BI_NOT_EXPSUM = 2,      /* softmax/log_softmax whose kid 1 is no expsum:
                                   every replay fails as the scalar tape's does */
     MG_BI_HAS_BIAS = 4,        /* MG_DOT: args[2 * pairs] is the bias */
+    /* two per-example dots of a layer (every weight a shared number, the
+     * same per-example inputs in the same order, the second later in the
+     * program, by pair): the first computes both ones' 16-lane blocks, each
+     * input block loaded once (the second's output is made early: no one
+     * reads it before its turn, and a dot cannot fail) */
+    MG_BI_PAIR_FIRST = 8,
+    MG_BI_PAIR_SECOND = 16,
 };
 
 typedef struct mg_binstr {
@@ -39,6 +46,7 @@ typedef struct mg_binstr {
     int32_t args, nargs;    /* n-ary: refs args_of[args .. args + nargs) */
     int32_t aux;            /* own-space slot of the first aux number */
     int32_t pairs;          /* MG_DOT: (w, x) pairs */
+    int32_t pair;           /* MG_BI_PAIR_FIRST: the second is this + pair */
     Py_ssize_t topo;        /* the node's index in the scalar tape's order */
     double k;               /* MG_POW: exponent; dot, sum: start; rmsnorm: eps */
 } mg_binstr;

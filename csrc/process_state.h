@@ -56,10 +56,10 @@ extern struct mg_attribute_table {
     size_t capacity, used;  /* capacity: 0 or a power of two */
 } mg_attribute_table;
 
-/* batch_dot.c: whether the dot kernels run their AVX2 build where the CPU
- * has AVX2 (1), or the baseline build (0: tests hold it to the same bits;
- * set only while no replay runs, read by the replays' threads). */
-extern int mg_bdot_avx2;
+/* batch_pass.h: whether the batched kernels run their AVX2 build where the
+ * CPU has AVX2 (1), or the baseline build (0: tests hold it to the same
+ * bits; set only while no replay runs, read by the replays' threads). */
+extern int mg_avx2_kernels;
 
 /* grad_mode.c: whether this thread is inside no_grad (per thread), and how
  * many threads are, so that ops ask one plain global in the common case. */

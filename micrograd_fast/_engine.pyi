@@ -163,8 +163,8 @@ class Tape:
         """forward() once per row of X written into inputs; the outputs' data per row."""
     def __len__(self) -> int: ...
 
-def _dot_kernels_avx2(enabled: bool) -> bool:
-    """Whether the batched dot kernels may run their AVX2 build; the previous setting."""
+def _avx2_kernels(enabled: bool) -> bool:
+    """Whether the batched kernels may run their AVX2 build; the previous setting."""
 
 @final
 class BatchTape:

@@ -45,13 +45,13 @@ cdef int data_of(object array, Py_buffer *view) except -1:
     return 0
 
 
-def _dot_kernels_avx2(bint enabled):
-    """Whether the batched dot kernels may run their AVX2 build (where the
-    CPU has it); returns the previous setting. For the tests, which hold the
+def _avx2_kernels(bint enabled):
+    """Whether the batched kernels may run their AVX2 build (where the CPU
+    has it); returns the previous setting. For the tests, which hold the
     baseline build to the same bits; not while a replay runs."""
-    global mg_bdot_avx2
-    previous = bool(mg_bdot_avx2)
-    mg_bdot_avx2 = enabled
+    global mg_avx2_kernels
+    previous = bool(mg_avx2_kernels)
+    mg_avx2_kernels = enabled
     return previous
 
 

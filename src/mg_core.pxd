@@ -168,7 +168,7 @@ cdef extern from "batch_run.h":
     mg_berror mg_batch_backward(mg_bstate *s) nogil
 
 cdef extern from "process_state.h":
-    int mg_bdot_avx2
+    int mg_avx2_kernels
 
 
 cdef extern from "derivative.h":

@@ -290,11 +290,12 @@ def test_gpt_ops_with_value_target_and_index(backend, reduction):
     assert sum(p.grad != 0.0 for p in params) > len(params) // 2  # the grads reached the table and W
 
 
-def test_the_dot_kernels_baseline_build_gives_the_avx2_builds_bits(compiled):
-    """The batched dot kernels are built for AVX2 and for the baseline, the
+def test_the_kernels_baseline_build_gives_the_avx2_builds_bits(compiled):
+    """The batched kernels are built for AVX2 and for the baseline, the
     same source: the same roots and gradients, bit for bit, over a layer's
-    terms (shared weight, per-example input), per-example products (an
-    attention score), 16-lane blocks and the lanes after them."""
+    terms (shared weight, per-example input; its dots run in pairs),
+    per-example products (an attention score), 16-lane blocks and the lanes
+    after them; and each root the scalar tape's."""
     rng = random.Random(11)
     xs = [compiled.Value(0.0) for _ in range(5)]
     W = [[compiled.Value(rng.uniform(-1, 1)) for _ in range(5)] for _ in range(6)]
@@ -305,7 +306,7 @@ def test_the_dot_kernels_baseline_build_gives_the_avx2_builds_bits(compiled):
     X = [[rng.uniform(-2, 2) for _ in xs] for _ in range(37)]
     results = []
     for avx2 in (True, False):
-        previous = compiled._dot_kernels_avx2(avx2)
+        previous = compiled._avx2_kernels(avx2)
         try:
             tape = compiled.compile(loss, batch=xs)
             for p in params:
@@ -314,10 +315,15 @@ def test_the_dot_kernels_baseline_build_gives_the_avx2_builds_bits(compiled):
             tape.backward("sum")
             results.append((roots, [p.grad for p in params]))
         finally:
-            compiled._dot_kernels_avx2(previous)
+            compiled._avx2_kernels(previous)
     (roots_a, grads_a), (roots_b, grads_b) = results
     assert all(same_bits(a, b) for a, b in zip(roots_a + grads_a, roots_b + grads_b))
     assert any(g != 0.0 for g in grads_a)
+    scalar = compiled.compile(loss)  # and each row the scalar tape's (layer dots run in pairs)
+    for row, root in zip(X, roots_a):
+        for v, number in zip(xs, row):
+            v.data = number
+        assert same_bits(scalar.forward(), root)
 
 
 def test_every_op_of_the_table(backend):
