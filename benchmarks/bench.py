@@ -1,12 +1,16 @@
-"""Side-by-side benchmark of the engines, in one process.
+"""Side-by-side benchmark of the engines, each workload in a process of its own.
 
     pip install ".[bench]"
     python benchmarks/bench.py [--quick] [--json PATH] [--plot PATH] [--quiet] [--only NAME]
 
-Each workload runs on each engine interleaved (A B A B ...) after a warm-up,
-under Python's default GC, and the table gives the median, the min-max and the
-ratio to upstream micrograd (or to the reference where upstream cannot run the
-workload). Compare ratios from one run, never absolute times across runs.
+Each workload runs in a fresh Python (this command, for that workload alone),
+on each engine interleaved (A B A B ...) after a warm-up, under Python's
+default GC, and the table gives the median, the min-max and the ratio to
+upstream micrograd (or to the reference where upstream cannot run the
+workload). A fresh process per workload, as a training script has: in one
+process for all, a graph's nodes land wherever the workloads before it freed
+memory, and a tape's replay of the same graph took 2-5x as long after some of
+them. Compare ratios from one run, never absolute times across runs.
 
 It measures the installed micrograd_fast: run as a script, Python puts this
 folder first on sys.path, never the source checkout, so its siblings import
@@ -43,6 +47,10 @@ os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false intra_op_
 
 import argparse  # noqa: E402
 import gc  # noqa: E402
+import json  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import tempfile  # noqa: E402
 
 import adapters  # noqa: E402
 import harness  # noqa: E402
@@ -59,7 +67,10 @@ def main(argv=None):
                         choices=[w.__name__ for w in workloads.WORKLOADS],
                         help="run only this workload (repeatable): " +
                              ", ".join(w.__name__ for w in workloads.WORKLOADS))
+    parser.add_argument("--rows-to", metavar="PATH", help=argparse.SUPPRESS)  # a child's: its rows as JSON
     args = parser.parse_args(argv)
+    if args.rows_to:
+        return run_here(args)
 
     measured = adapters.measured()
     print(f"measuring micrograd_fast {measured['version']} at {measured['file']} "
@@ -72,6 +83,30 @@ def main(argv=None):
     for line in measured["missing_peers"]:
         print(line, flush=True)
 
+    rows = []
+    chosen = [w for w in workloads.WORKLOADS if not args.only or w.__name__ in args.only]
+    for workload in harness.progress(chosen, args.quiet):
+        rows += run_alone(workload.__name__, args.quick)
+
+    harness.print_table(rows)
+    if args.json:
+        harness.write_json(args.json, rows, measured)
+    if args.plot:
+        harness.plot(rows, args.plot)
+
+
+def run_alone(name, quick):
+    """The rows of workload `name`, measured by this command in a child process."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "rows.json")
+        command = [sys.executable, os.path.abspath(__file__), "--only", name, "--quiet", "--rows-to", path]
+        subprocess.run(command + (["--quick"] if quick else []), check=True, stdout=subprocess.DEVNULL)
+        with open(path) as f:
+            return json.load(f)
+
+
+def run_here(args):
+    """A child's work: its workloads, their rows written to args.rows_to."""
     # Everything imported up to here (numpy, matplotlib, micrograd, torch) is
     # frozen out of the cyclic GC's sight: a full collection then walks only
     # what the workloads make, as in a program of one engine's own. Without
@@ -80,19 +115,14 @@ def main(argv=None):
     adapters.torch_or_none()
     gc.collect()
     gc.freeze()
-
     settings = workloads.Settings(quick=args.quick)
     rows = []
-    chosen = [w for w in workloads.WORKLOADS if not args.only or w.__name__ in args.only]
-    for workload in harness.progress(chosen, args.quiet):
-        gc.collect()
-        rows += workload(settings)
-
-    harness.print_table(rows)
-    if args.json:
-        harness.write_json(args.json, rows, measured)
-    if args.plot:
-        harness.plot(rows, args.plot)
+    for workload in workloads.WORKLOADS:
+        if workload.__name__ in args.only:
+            gc.collect()
+            rows += workload(settings)
+    with open(args.rows_to, "w") as f:
+        json.dump(rows, f)
 
 
 if __name__ == "__main__":
