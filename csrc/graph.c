@@ -255,6 +255,7 @@ int mg_set_custom_backward(mg_node *n, PyObject *fn, PyObject *op_name)
         e->op_name = op_name;
         n->u.nary = e;
         n->op = MG_CUSTOM;
+        mg_op_changes++;
     }
     if (n->u.nary == NULL) {
         n->u.nary = mg_nary_new(0);

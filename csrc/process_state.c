@@ -4,6 +4,7 @@
 PyObject *mg_free_values[MG_FREE_VALUES_MAX];
 int mg_free_values_count = 0;
 int mg_avx2_kernels = 1;
+uint64_t mg_op_changes = 0;
 
 struct mg_deferred_frees mg_deferred_frees = {NULL, 0, 0, 0};
 

@@ -56,6 +56,11 @@ extern struct mg_attribute_table {
     size_t capacity, used;  /* capacity: 0 or a power of two */
 } mg_attribute_table;
 
+/* graph.c: how many nodes have become another op since they were made (a
+ * _backward assigned): a batched tape walks its nodes for a stale op only
+ * when this moved since its last look (batch_tape.pxi). */
+extern uint64_t mg_op_changes;
+
 /* batch_pass.h: whether the batched kernels run their AVX2 build where the
  * CPU has AVX2 (1), or the baseline build (0: tests hold it to the same
  * bits; set only while no replay runs, read by the replays' threads). */

@@ -71,11 +71,13 @@ cdef class BatchTape:
     cdef readonly int threads
     cdef list input_list
     cdef Py_ssize_t n_inputs
+    cdef unsigned long long ops_seen  # mg_op_changes when the ops were last found fresh
 
     def __cinit__(self, Value root, list inputs, int threads):
         cdef Py_ssize_t i
         cdef PyObject **ins
         self.tape = Tape(root)  # refuses custom ops, as compile(root) does
+        self.ops_seen = mg_op_changes  # the ops are the recorded ones now
         self.input_list = list(inputs)
         self.n_inputs = len(self.input_list)
         self.threads = threads
@@ -116,9 +118,14 @@ cdef class BatchTape:
 
     cdef int check_fresh(self) except -1:
         """The graph's ops are the recorded ones (a _backward assigned since
-        makes a node another op): else the scalar tape's stale-tape error."""
+        makes a node another op): else the scalar tape's stale-tape error.
+        The nodes are walked only if some node anywhere changed op since the
+        last look: a replay of one example then reads none of them."""
+        if self.ops_seen == mg_op_changes:
+            return 0
         if mg_bprog_first_stale(self.tape.order, self.tape.ops, self.tape.n) >= 0:
             mg_raise(MG_ERR_STALE_TAPE)
+        self.ops_seen = mg_op_changes
         return 0
 
     cdef int raise_for(self, mg_berror r) except -1:

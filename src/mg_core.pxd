@@ -169,6 +169,7 @@ cdef extern from "batch_run.h":
 
 cdef extern from "process_state.h":
     int mg_avx2_kernels
+    unsigned long long mg_op_changes
 
 
 cdef extern from "derivative.h":

@@ -120,6 +120,13 @@ def test_custom_ops_and_changed_graphs(backend):
         tape.forward([[1.0]])
     with pytest.raises(RuntimeError):
         tape.backward()
+    other = backend.compile(x * 3 + 1, batch=[x])
+    other.forward([[1.0]])
+    unrelated = x * 5
+    unrelated._backward = lambda: None  # another graph's node: this tape's ops are still its own
+    assert other.forward([[2.0]]).tolist() == [7.0]
+    with pytest.raises(RuntimeError, match="compile it again"):
+        tape.evaluate([[1.0]], [mid])  # and the changed one stays refused
 
 
 def test_an_op_error_names_the_lowest_failing_row_and_changes_nothing(backend):
