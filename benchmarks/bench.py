@@ -59,7 +59,7 @@ import workloads  # noqa: E402
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="fewer repeats and smaller graphs (under a minute)")
+    parser.add_argument("--quick", action="store_true", help="fewer repeats and smaller graphs (about two minutes)")
     parser.add_argument("--json", metavar="PATH", help="write every figure as JSON")
     parser.add_argument("--plot", metavar="PATH", help="write a PNG bar chart of the ratios")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
