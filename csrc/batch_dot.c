@@ -45,8 +45,9 @@ ALWAYS_INLINE double mg_v4d_tree(mg_v4d a, mg_v4d b)
  * the number *start (a shared bias, or the dot's constant). */
 ALWAYS_INLINE const double *start_of(const mg_bpass *x, const mg_binstr *ins, double *start)
 {
-    const int32_t bias = x->args_of[ins->args + 2 * ins->pairs];
     const int has_bias = (ins->flags & MG_BI_HAS_BIAS) != 0;
+    /* (a dot without a bias has no ref there: past its args, maybe the array's end) */
+    const int32_t bias = has_bias ? x->args_of[ins->args + 2 * ins->pairs] : 0;
     *start = has_bias && bias < 0 ? mg_bscalar(x, bias) : ins->k;
     return has_bias && bias >= 0 ? mg_bval(x, bias) : NULL;
 }
