@@ -11,7 +11,7 @@ from setuptools import Extension, setup
 # always the C library's, as Python's float ** calls it: gcc would otherwise
 # fold pow(x, -1.0) with a constant exponent into 1.0 / x, which rounds
 # differently (0.9999999999999999 ** -1 is 1.0 in Python).
-# -Werror=switch: a switch over op codes lists every code (csrc/op_table.h),
+# -Werror=switch: a switch over op codes lists every code (csrc/ops/op_table.h),
 # so an op without a case is a compile error.
 compile_args = ["-O3", "-ffp-contract=off", "-fno-strict-aliasing", "-fno-builtin-pow", "-Werror=switch"]
 link_args = []
@@ -27,9 +27,9 @@ else:
 
 engine = Extension(
     "micrograd_fast._engine",
-    sources=["src/_engine.pyx"] + sorted(glob.glob("csrc/*.c")),
+    sources=["src/_engine.pyx"] + sorted(glob.glob("csrc/*/*.c")),
     include_dirs=["csrc"],
-    depends=sorted(glob.glob("csrc/*.h") + glob.glob("src/*.pxi") + glob.glob("src/*.pxd")),
+    depends=sorted(glob.glob("csrc/*/*.h") + glob.glob("src/*.pxi") + glob.glob("src/*.pxd")),
     extra_compile_args=compile_args,
     extra_link_args=link_args,
 )

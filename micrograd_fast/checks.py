@@ -78,10 +78,10 @@ def real_operand(x: object, where: str) -> float:
 
 def index_of(x: float, n: int, where: str | None = None) -> int:
     """A Value's data x as an index in [0, n) (an embedding's row, a
-    cross_entropy's target): the rule csrc/fused.h's mg_as_index applies on
+    cross_entropy's target): the rule csrc/core/fused.h's mg_as_index applies on
     every replay, worded. ValueError if x is not an integer, IndexError if it
     is out of range. where names the call that took the index; None is a
-    tape's replay, worded as csrc/errors.h words mg_as_index's codes."""
+    tape's replay, worded as csrc/ops/errors.h words mg_as_index's codes."""
     if x != x or (x not in (float("inf"), float("-inf")) and x != int(x)):
         if where is None:
             raise ValueError(f"{_REPLAYED_INDEX} must hold an integer")
@@ -188,13 +188,13 @@ def custom_op_on_tape(op: str) -> TypeError:
 
 
 def tape_changed() -> RuntimeError:
-    """csrc/errors.h's MG_ERR_STALE_TAPE."""
+    """csrc/ops/errors.h's MG_ERR_STALE_TAPE."""
     return RuntimeError("the graph changed since it was compiled (a _backward was assigned): "
                         "compile it again")
 
 
 def expsum_replaced() -> RuntimeError:
-    """csrc/errors.h's MG_ERR_NOT_EXPSUM."""
+    """csrc/ops/errors.h's MG_ERR_NOT_EXPSUM."""
     return RuntimeError("a softmax's expsum node was given a _backward of its own: "
                         "build the softmax again")
 

@@ -3,8 +3,8 @@
 """The compiled engine: micrograd's Value over C nodes (csrc/).
 
 Arithmetic on Values builds a node with no Python closure, set or tuple; each
-elementwise op is a row of csrc/op_table.h (its forward and local derivatives,
-from which csrc/ops.h makes the forward, the chain rule and _local_grads),
+elementwise op is a row of csrc/ops/op_table.h (its forward and local derivatives,
+from which csrc/core/ops.h makes the forward, the chain rule and _local_grads),
 backward() sorts and sweeps the graph in C. Semantics are those of the
 reference engine (micrograd_fast/reference/), bit for bit.
 
@@ -47,7 +47,7 @@ include "grad.pxi"
 
 mg_value_type_ready(<PyTypeObject *>Value)  # before any Value exists; makes the op ids
 
-# The ops' ids, from csrc/op_table.h: every op that computes, and the unary
+# The ops' ids, from csrc/ops/op_table.h: every op that computes, and the unary
 # ones, which are also Value's methods.
 OPS = mg_computing_op_ids()
 UNARY_OPS = mg_unary_op_ids()

@@ -1,7 +1,7 @@
 # The batched tape: compile(root, batch=inputs) records root's graph once
 # (a Tape: its order, its refusal of custom ops, a reference to every node)
-# and compiles it to a flat program (csrc/batch_program.h) replayed over a
-# whole batch without the GIL (csrc/batch_run.h). Python's part: the
+# and compiles it to a flat program (csrc/batch/batch_program.h) replayed over a
+# whole batch without the GIL (csrc/batch/batch_run.h). Python's part: the
 # argument rules (micrograd_fast/batch_checks.py), copying the shared
 # leaves' data in before a replay and adding the gradients to their .grad
 # after, and the errors.
@@ -10,8 +10,8 @@ from cpython.buffer cimport (PyObject_GetBuffer, PyBuffer_Release, PyBUF_SIMPLE,
                              PyBUF_C_CONTIGUOUS, PyBUF_FORMAT)
 from micrograd_fast import batch_checks  # imports no engine
 
-cdef extern from "batch_run.h":
-    # a batch of one row (csrc/batch_one.c): run holding the GIL
+cdef extern from "batch/batch_run.h":
+    # a batch of one row (csrc/batch/batch_one.c): run holding the GIL
     mg_berror mg_bone_forward(mg_bstate *s, PyObject *const *order, const double *X,
                               double *root_out)
     mg_berror mg_bone_evaluate(mg_bstate *s, PyObject *const *order, const double *X,

@@ -1,7 +1,7 @@
 # grad(outputs, inputs, ...): PyTorch's torch.autograd.grad for Values. The
 # arguments are checked by micrograd_fast/grad_checks.py (the reference's
 # rules and words); the sort, the sweep and every node of a derivative graph
-# are csrc/derivative_*.c's, with no Python call per node.
+# are csrc/derivative/'s, with no Python call per node.
 
 from micrograd_fast import grad_checks, second_order  # import no engine
 
@@ -27,7 +27,7 @@ def grad(outputs, inputs, grad_outputs=None, create_graph=False, allow_unused=Fa
 def hessian_vector_product(output, inputs, vector):
     """The Hessian of output over inputs times vector (floats, one per input;
     micrograd_fast.hvp checks them), 0.0 where output does not reach an
-    input. Over leaves by forward-over-reverse in C (csrc/derivative_hvp.c):
+    input. Over leaves by forward-over-reverse in C (csrc/derivative/derivative_hvp.c):
     one pass with tangents, one reverse sweep with pairs, no graph built.
     An input that is a node depends on others: the definition then, the
     gradient of dot(grad(output, inputs), vector), both built as graphs."""

@@ -5,7 +5,7 @@ from cpython.object cimport PyObject, PyTypeObject
 from libc.stdint cimport int32_t, uint8_t, uint64_t
 
 
-cdef extern from "op_table.h":
+cdef extern from "ops/op_table.h":
     # the op codes named in src/ (values from the header's MG_OP_TABLE; the
     # other codes are C's business only)
     enum mg_op:
@@ -19,13 +19,13 @@ cdef extern from "op_table.h":
     object mg_unary_op_ids()
 
 
-cdef extern from "errors.h":
+cdef extern from "ops/errors.h":
     enum mg_error:
         MG_OK, MG_ERR_INDEX_RANGE, MG_ERR_NOT_INTEGRAL, MG_ERR_STALE_TAPE
     int mg_raise(int err) except -1
 
 
-cdef extern from "node.h":
+cdef extern from "core/node.h":
     enum:
         MG_INITIALISED, MG_INT_EXPONENT, MG_START_IS_CHILD, MG_HAS_ATTRIBUTES
 
@@ -74,26 +74,26 @@ cdef extern from "node.h":
     Py_ssize_t mg_children(const mg_node *n, PyObject *const **kids)
 
 
-cdef extern from "float_math.h":
+cdef extern from "ops/float_math.h":
     double mg_pow(double x, double y, int *err)
 
 
-cdef extern from "ops.h":
+cdef extern from "core/ops.h":
     int mg_forward(mg_node *out)
     int mg_backward_local(mg_node *out)
     int mg_local_grads(const mg_node *out, double *d)
 
 
-cdef extern from "fused.h":
+cdef extern from "core/fused.h":
     int mg_as_index(double x, Py_ssize_t n, Py_ssize_t *index)
 
 
-cdef extern from "grad_mode.h":
+cdef extern from "core/grad_mode.h":
     int mg_grad_enabled()
     void mg_set_grad_enabled(int enabled)
 
 
-cdef extern from "graph.h":
+cdef extern from "core/graph.h":
     const Py_ssize_t MG_SIGNAL_EVERY_MASK
     Py_ssize_t mg_topo_order(PyObject *root, PyObject ***order, Py_ssize_t *cap) except -1
     void mg_free_order(PyObject **order, Py_ssize_t cap)
@@ -103,12 +103,12 @@ cdef extern from "graph.h":
     void mg_release_children(mg_node *n)
 
 
-cdef extern from "tape.h":
+cdef extern from "core/tape.h":
     int mg_tape_forward(PyObject *const *order, const uint8_t *ops, Py_ssize_t n, double *saved)
     int mg_tape_backward(PyObject *const *order, const uint8_t *ops, Py_ssize_t n, double *saved)
 
 
-cdef extern from "value.h":
+cdef extern from "core/value.h":
     int mg_value_type_ready(PyTypeObject *type) except -1
     # each returns a new reference, or NULL with an exception set
     object mg_new_leaf(double x)
@@ -130,7 +130,7 @@ cdef extern from "value.h":
     bint mg_is_integral(object x)
 
 
-cdef extern from "batch_program.h":
+cdef extern from "batch/batch_program.h":
     ctypedef struct mg_bprog:
         Py_ssize_t n_nodes
         Py_ssize_t n_shared
@@ -150,7 +150,7 @@ cdef extern from "batch_program.h":
     Py_ssize_t mg_bprog_find(const mg_bprog *p, PyObject *node)
 
 
-cdef extern from "batch_run.h":
+cdef extern from "batch/batch_run.h":
     ctypedef struct mg_bstate:
         double *sv
         double *sv_eval
@@ -167,12 +167,12 @@ cdef extern from "batch_run.h":
                                 const Py_ssize_t *outs, Py_ssize_t n_out, double *Y) nogil
     mg_berror mg_batch_backward(mg_bstate *s) nogil
 
-cdef extern from "process_state.h":
+cdef extern from "core/process_state.h":
     int mg_avx2_kernels
     unsigned long long mg_op_changes
 
 
-cdef extern from "derivative.h":
+cdef extern from "derivative/derivative.h":
     enum:
         MG_GRAD_CUSTOM_OP, MG_GRAD_NUMBERS_ONLY
     ctypedef struct mg_grad_request:

@@ -1,4 +1,4 @@
-# Making nodes from Python objects. The C builders (csrc/value.h) take
+# Making nodes from Python objects. The C builders (csrc/core/value.h) take
 # Values and doubles; these turn numbers into doubles with Python's rules and
 # fill child lists from Python sequences.
 
@@ -16,7 +16,7 @@ cdef extern from "Python.h":
     Py_ssize_t PySequence_Fast_GET_SIZE(object)
     PyObject *PySequence_Fast_GET_ITEM(object, Py_ssize_t)  # borrowed
 
-cdef extern from "value.h":
+cdef extern from "core/value.h":
     # the operand rule's C side (value.h); the rest is checks.py's
     void mg_set_operand_rule(object real_number, object real_operand)
     int mg_value_ready(object v) except -1

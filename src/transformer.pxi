@@ -1,4 +1,4 @@
-# The fused ops of a small GPT (csrc/fused.h): each made in one call as a
+# The fused ops of a small GPT (csrc/core/fused.h): each made in one call as a
 # few nodes where written-out code makes many. A structure never depends on
 # the data: the max of a softmax is taken inside its expsum node, the row of
 # an embedding and the target of a cross-entropy are read from Values, so a
@@ -30,7 +30,7 @@ cdef Value node_over(int op, object children, Py_ssize_t extra, str where):
 
 cdef object index_value(object index, Py_ssize_t n, str where):
     """index as a Value holding an integer in [0, n): a Value is checked
-    with the rule a replay applies (csrc/fused.h's mg_as_index), worded by
+    with the rule a replay applies (csrc/core/fused.h's mg_as_index), worded by
     checks.index_of; an int is made a leaf (checks.class_index)."""
     cdef Py_ssize_t row
     if isinstance(index, Value):

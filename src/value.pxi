@@ -1,16 +1,16 @@
-# The Value type: micrograd's API over the C node (csrc/node.h). Ops build
-# nodes with the C builders of csrc/value.h; csrc/value.c adds what Cython
+# The Value type: micrograd's API over the C node (csrc/core/node.h). Ops build
+# nodes with the C builders of csrc/core/value.h; csrc/core/value.c adds what Cython
 # cannot express: dealloc, the GC slots, attributes kept outside the object
-# (csrc/attributes.c) and micrograd's operators as the number slots.
+# (csrc/core/attributes.c) and micrograd's operators as the number slots.
 
-# _op by op code, from csrc/op_table.h
+# _op by op code, from csrc/ops/op_table.h
 cdef tuple OP_NAMES = tuple([(<bytes>mg_op_names[i]).decode() for i in range(MG_NUM_OPS)])
 
 
 cdef class Value:
     """Stores a single scalar value and its gradient."""
 
-    cdef mg_node node  # first: csrc/node.h's mg_value has the same layout
+    cdef mg_node node  # first: csrc/core/node.h's mg_value has the same layout
     cdef object __weakref__
 
     __array_ufunc__ = None  # numpy scalars defer to our reflected operators
@@ -167,7 +167,7 @@ cdef class Value:
         mg_raise(mg_set_custom_backward(&self.node, <PyObject *>fn, <PyObject *>self._op))
         mg_track(self)  # the closure usually refers back to this node: a cycle
 
-    # The operators are csrc/value.c's number slots; these names make them
+    # The operators are csrc/core/value.c's number slots; these names make them
     # callable as methods too (Value.__add__(a, b)), with the same results.
 
     def __add__(self, other):
@@ -212,7 +212,7 @@ cdef class Value:
         return mg_value_negative(self)
 
     # relu, tanh, exp, log, sigmoid, sin, cos, abs, sqrt (and __abs__): one
-    # method per unary row of csrc/op_table.h, made by csrc/unary_methods.c.
+    # method per unary row of csrc/ops/op_table.h, made by csrc/core/unary_methods.c.
 
     def backward(self):
         ready(self)

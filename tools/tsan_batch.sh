@@ -1,5 +1,5 @@
 #!/bin/sh
-# ThreadSanitizer over threaded batched-tape replays (csrc/batch_run.c,
+# ThreadSanitizer over threaded batched-tape replays (csrc/batch/batch_run.c,
 # batch_pool.c): the extension built with -fsanitize=thread into a scratch
 # copy of the package (the in-place build is left alone), the interpreter,
 # which is not instrumented, run with libtsan preloaded (as `make asan`

@@ -33,5 +33,5 @@ from .tape import Tape, assign, compile  # noqa: A004
 from .value import Value, _leaf, grad_enabled, set_grad_enabled, topo_order  # noqa: F401 - pickles name _leaf
 
 BACKEND = "pure"
-OPS = tuple(TABLE) + tuple(FUSED)  # every op id, as csrc/op_table.h names them
+OPS = tuple(TABLE) + tuple(FUSED)  # every op id, as csrc/ops/op_table.h names them
 del TABLE, FUSED

@@ -1,5 +1,5 @@
 """The fused ops: one node where written-out code makes many, with the same
-arithmetic in the same order, so the same bits (csrc/fused.h has the
+arithmetic in the same order, so the same bits (csrc/core/fused.h has the
 compiled cases and says which code each replaces); and the functions that
 make them.
 
@@ -215,7 +215,7 @@ def _embed_local_grads(out):
     return tuple(float(i == row) for i in range(len(column))) + (0.0,)
 
 
-# the ids are csrc/op_table.h's; the names are the nodes' _op
+# the ids are csrc/ops/op_table.h's; the names are the nodes' _op
 FUSED = {
     "dot": Fused("dot", _dot_compute, _dot_backward, _dot_local_grads),
     "sum": Fused("sum", _sum_compute, _sum_backward, lambda out: (1.0,) * len(out._children)),

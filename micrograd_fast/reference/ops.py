@@ -23,7 +23,7 @@ A row is Op(name, arity, forward, local, domain, edges):
 
 pow's exponent is a number, not a Value: the node keeps it as a constant,
 passed to forward and local after the base. The compiled engine's
-csrc/op_table.h has the same rows with the same expressions, bit for bit.
+csrc/ops/op_table.h has the same rows with the same expressions, bit for bit.
 Value's methods are made from this table (value.py), the tests parametrize
 over it: a new op is one row here.
 """

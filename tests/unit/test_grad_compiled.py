@@ -1,4 +1,4 @@
-"""The compiled engine's grad (src/grad.pxi, csrc/derivative_*.c): its
+"""The compiled engine's grad (src/grad.pxi, csrc/derivative/): its
 numbers against backward() bit for bit for every op and fused op, its
 derivative graphs' data against those numbers and against each row's local
 derivative, second and third derivatives of every op against torch (and
@@ -184,7 +184,7 @@ def test_grad_reads_and_writes_no_grad(op):
 
 
 
-# One op at a time: the graph rule (csrc/derivative_rules.c) against the
+# One op at a time: the graph rule (csrc/derivative/derivative_rules.c) against the
 # row's number (op_table.h, as _local_grads gives it) at many points,
 # edges included: each op's derivative graph has the data of its row.
 EDGES = [0.0, -0.0, 1.0, -1.0, 0.5, 2.0, -2.5, 1e-3, 30.0, -30.0]
