@@ -3,13 +3,17 @@ PYTHON ?= python
 LIBASAN := $(shell gcc -print-file-name=libasan.so)
 PYEXE := $(shell $(PYTHON) -c "import sys; print(sys.executable)")
 
-.PHONY: build test typecheck asan tsan valgrind clean
+.PHONY: build test lint typecheck asan tsan valgrind clean
 
 build:
 	$(PYTHON) setup.py build_ext --inplace
 
 test: build
 	$(PYTHON) -m pytest -q
+
+# The linter (pyproject.toml's [tool.ruff]); pip install -e ".[dev]" installs it.
+lint:
+	$(PYTHON) -m ruff check .
 
 # The types: the compiled engine's stub (micrograd_fast/_engine.pyi) against
 # the built module, then mypy --strict over the examples and a typed usage file

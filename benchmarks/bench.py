@@ -45,16 +45,16 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 # after a step returns, and the rows timed after it run on a busy core
 os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1")
 
-import argparse  # noqa: E402
-import gc  # noqa: E402
-import json  # noqa: E402
-import subprocess  # noqa: E402
-import sys  # noqa: E402
-import tempfile  # noqa: E402
+import argparse
+import gc
+import json
+import subprocess
+import sys
+import tempfile
 
-import adapters  # noqa: E402
-import harness  # noqa: E402
-import workloads  # noqa: E402
+import adapters
+import harness
+import workloads
 
 
 def main(argv=None):

@@ -1,5 +1,5 @@
 # Types of the compiled engine (src/_engine.pyx and its .pxi files), which a
-# type checker cannot read. The reference engine (reference.py) has the same
+# type checker cannot read. The reference engine (micrograd_fast/reference/) has the same
 # names and semantics; micrograd_fast.engine re-exports whichever is live, typed
 # as this one. `python -m mypy.stubtest micrograd_fast._engine` checks this file
 # against the built module (`make typecheck`).

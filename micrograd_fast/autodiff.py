@@ -48,7 +48,8 @@ def grad(outputs: Value | Sequence[Value], inputs: Value | Sequence[Value], grad
     numbers, or with create_graph=True nodes that can be differentiated
     again. Reads and writes no .grad. An input no output reaches:
     ValueError, or None with allow_unused=True."""
-    return _engine_for(outputs).grad(outputs, inputs, grad_outputs, create_graph, allow_unused)
+    found: list[Any] = _engine_for(outputs).grad(outputs, inputs, grad_outputs, create_graph, allow_unused)
+    return found
 
 
 def _numbers(derivatives: Sequence[Value | None]) -> list[float]:
@@ -95,7 +96,8 @@ def hvp(output: Value, inputs: Sequence[Value], vector: Sequence[float]) -> list
     if len(numbers) != len(xs):
         raise checks.lengths_differ("hvp", len(numbers), "vector entries", len(xs), "inputs")
     with _recording(module):
-        return module.hessian_vector_product(output, xs, numbers)
+        product: list[float] = module.hessian_vector_product(output, xs, numbers)
+    return product
 
 
 def _checked(fn: object, inputs: object, where: str) -> list[Value]:

@@ -119,6 +119,6 @@ def in_row(row: int, exc: BaseException) -> BaseException:
     """exc, the error an example raised, as the same type naming its row."""
     try:
         named = type(exc)(f"row {row}: {exc}")
-    except Exception:  # an exception type with a constructor of its own
+    except Exception:  # noqa: BLE001 - an exception type with a constructor of its own
         return exc
     return named

@@ -20,80 +20,25 @@ import os
 import sys
 import types
 import warnings
-from typing import TYPE_CHECKING, cast, overload
+from typing import TYPE_CHECKING, overload
+
+from .api import ENGINE_API
 
 if TYPE_CHECKING:
     # What type checkers see: the live engine's names, typed as the compiled
     # engine's (micrograd_fast/_engine.pyi; the star brings exactly the stub's
     # public names, which stubtest holds to the module's); use() rebinds them
     # at run time.
-    from collections.abc import Sequence
-
-    from . import _engine
     from ._engine import *  # noqa: F403
+    from ._engine import Value
 
-    class Engine:
-        """An engine module as the libraries use it (what load() and
-        engine_of() return), typed as the compiled one: the reference has
-        the same names and semantics."""
+# An engine is its module (what load() and engine_of() return); both have the
+# stub's names and semantics.
+Engine = types.ModuleType
 
-        BACKEND: str
-        OPS: tuple[str, ...]
-        UNARY_OPS: tuple[str, ...]
-        Value = _engine.Value
-        DensePlan = _engine.DensePlan
-        Tape = _engine.Tape
-        BatchTape = _engine.BatchTape
-        dot = staticmethod(_engine.dot)
-        sum = staticmethod(_engine.sum)
-        dense = staticmethod(_engine.dense)
-        linear = staticmethod(_engine.linear)
-        rmsnorm = staticmethod(_engine.rmsnorm)
-        softmax = staticmethod(_engine.softmax)
-        log_softmax = staticmethod(_engine.log_softmax)
-        cross_entropy = staticmethod(_engine.cross_entropy)
-        embedding = staticmethod(_engine.embedding)
-        # the stub's two overloads, written out: staticmethod() of an
-        # overloaded function keeps only its first for some mypy versions
-        @overload
-        @staticmethod
-        def compile(root: _engine.Value, batch: None = None, threads: None = None) -> _engine.Tape: ...
-        @overload
-        @staticmethod
-        def compile(root: _engine.Value, batch: Sequence[_engine.Value],
-                    threads: int | None = None) -> _engine.BatchTape: ...
-        @staticmethod
-        def compile(root: _engine.Value, batch: Sequence[_engine.Value] | None = None,
-                    threads: int | None = None) -> _engine.Tape | _engine.BatchTape: ...
-        assign = staticmethod(_engine.assign)
-        topo_order = staticmethod(_engine.topo_order)
-        zero_grads = staticmethod(_engine.zero_grads)
-        sgd_update = staticmethod(_engine.sgd_update)
-        adam_update = staticmethod(_engine.adam_update)
-        nll_rows = staticmethod(_engine.nll_rows)
-        grad_enabled = staticmethod(_engine.grad_enabled)
-        set_grad_enabled = staticmethod(_engine.set_grad_enabled)
-
-        @staticmethod
-        def grad(outputs: _engine.Value | Sequence[_engine.Value],
-                 inputs: _engine.Value | Sequence[_engine.Value],
-                 grad_outputs: float | _engine.Value | Sequence[float | _engine.Value] | None = None,
-                 create_graph: bool = False, allow_unused: bool = False, *,
-                 replayable: bool = True) -> list[_engine.Value | None]: ...
-        hessian_vector_product = staticmethod(_engine.hessian_vector_product)
-else:
-    Engine = types.ModuleType  # at run time an engine is its module
-
-# what every engine exports (test_engine_contract holds both to it):
-# micrograd's Value, the op ids, the fused ops, the tape, the kernels the
-# libraries call, grad (PyTorch's autograd.grad; autodiff.py builds on it) and the
-# Hessian-vector product (autodiff.hvp's)
-API = (
-    "Value", "OPS", "UNARY_OPS", "dot", "sum", "dense", "linear", "rmsnorm", "softmax", "log_softmax",
-    "cross_entropy", "embedding", "DensePlan", "compile", "Tape", "BatchTape", "assign", "topo_order",
-    "zero_grads", "sgd_update", "adam_update", "nll_rows", "grad_enabled", "set_grad_enabled", "grad",
-    "hessian_vector_product",
-)
+# what every engine exports (test_engine_contract holds both to it): the
+# stub's public names (api.py)
+API = ENGINE_API
 
 MODULES = {"compiled": "micrograd_fast._engine", "pure": "micrograd_fast.reference"}
 
@@ -130,7 +75,7 @@ def load(name: str) -> Engine:
         raise ValueError(f"no engine called {name!r}: choose from {', '.join(MODULES)}")
     if name not in _loaded:
         try:
-            _loaded[name] = cast("Engine", _checked(importlib.import_module(MODULES[name])))
+            _loaded[name] = _checked(importlib.import_module(MODULES[name]))
         except ImportError as exc:
             _loaded[name] = exc
     found = _loaded[name]
@@ -184,17 +129,18 @@ def engine_of(value: object) -> Engine | None:
 
 def use(name: str) -> str | None:
     """Makes engine name ('compiled' or 'pure') the live one, here and in
-    the micrograd_fast package; returns the name that was live."""
-    global BACKEND
+    the micrograd_fast package; returns the name that was live. A package
+    name is rebound only where it holds the previous engine's object, so
+    mf.grad (autodiff's, over either engine) stays what it is."""
     module = load(name)
     previous: str | None = globals().get("BACKEND")
+    before = {n: globals()[n] for n in API if n in globals()}
     names = {n: getattr(module, n) for n in API}
-    names["BACKEND"] = name
     globals().update(names)
     package = sys.modules.get("micrograd_fast")
     if package is not None:
         for n, value in names.items():
-            if hasattr(package, n):
+            if n in before and getattr(package, n, None) is before[n]:
                 setattr(package, n, value)
     return previous
 

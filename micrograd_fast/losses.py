@@ -50,14 +50,16 @@ def softmax(logits: Iterable[engine.Value]) -> list[engine.Value]:
     """exp(x_i) / sum_j exp(x_j), as a list of Values: the engine's fused
     softmax (the max subtracted inside, so exp never overflows)."""
     logits, kernels = _values(logits, "softmax")
-    return kernels.softmax(logits)
+    probabilities: list[engine.Value] = kernels.softmax(logits)
+    return probabilities
 
 
 def log_softmax(logits: Iterable[engine.Value]) -> list[engine.Value]:
     """x_i - log(sum_j exp(x_j)), as a list of Values; steadier than
     softmax(...)[i].log() when a probability underflows."""
     logits, kernels = _values(logits, "log_softmax")
-    return kernels.log_softmax(logits)
+    log_probabilities: list[engine.Value] = kernels.log_softmax(logits)
+    return log_probabilities
 
 
 @overload
@@ -118,7 +120,8 @@ def _nll(logits: Iterable[engine.Value], target: _Target, what: str) -> engine.V
         target = checks.class_index(target, len(logits), f"{what} target")
     elif target_engine is not kernels:
         raise TypeError(f"{what}: the target is a Value of another engine than the logits'")
-    return kernels.cross_entropy(logits, target)
+    loss: engine.Value = kernels.cross_entropy(logits, target)
+    return loss
 
 
 def hinge(scores: Iterable[engine.Value], labels: Iterable[float]) -> engine.Value:
@@ -161,7 +164,7 @@ def _reduce(losses: list[engine.Value], reduction: str) -> engine.Value | list[e
 def _reduce(losses: list[engine.Value], reduction: str) -> engine.Value | list[engine.Value]:
     if reduction == "none":
         return losses
-    total = _engine_of(losses[0]).sum(losses)
+    total: engine.Value = _engine_of(losses[0]).sum(losses)
     if reduction == "sum":
         return total
     # sum * (1 / n) as the micrograd demo averages its losses

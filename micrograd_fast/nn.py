@@ -9,7 +9,7 @@ import operator
 import random
 import weakref
 from collections.abc import Mapping, Sequence
-from typing import Any, cast
+from typing import Any
 
 from . import engine
 
@@ -62,7 +62,7 @@ class Neuron(Module):
     def __call__(self, x: Sequence[engine.Value | float]) -> engine.Value:
         if len(x) != len(self.w):
             raise ValueError(f"{self!r} takes {len(self.w)} inputs, got {len(x)}")
-        act = _engine_of(self).dot(self.w, x, self.b)  # == sum((wi*xi for ...), self.b), bit for bit
+        act: engine.Value = _engine_of(self).dot(self.w, x, self.b)  # == sum((wi*xi for ...), self.b), bit for bit
         return act.relu() if self.nonlin else act
 
     def parameters(self) -> list[engine.Value]:
@@ -116,7 +116,7 @@ class Layer(Module):
         return f"Layer of [{', '.join(str(n) for n in self.neurons)}]"
 
 
-_LIVE = cast("engine.Engine", engine)  # the facade: the live engine's names, rebound by use()
+_LIVE: engine.Engine = engine  # the facade: the live engine's names, rebound by use()
 
 
 def _engine_of(neuron: Neuron) -> engine.Engine:

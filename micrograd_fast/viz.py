@@ -54,7 +54,7 @@ def _record_text(text: str) -> str:
     return text
 
 
-def draw_dot(root: engine.Value, format: str = "svg", rankdir: str = "LR") -> Any:  # a graphviz.Digraph
+def draw_dot(root: engine.Value, format: str = "svg", rankdir: str = "LR") -> Any:  # noqa: A002 - micrograd's draw_dot names it format; a graphviz.Digraph
     """micrograd's draw_dot: a record per Value `{ label | data | grad }`, and
     an op node between each result and its children. Returns a graphviz.Digraph
     (call .render(name) or .pipe() to draw it)."""

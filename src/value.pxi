@@ -211,7 +211,7 @@ cdef class Value:
     def __neg__(self):  # self * -1
         return mg_value_negative(self)
 
-    # relu, tanh, exp, log, sigmoid, sin, cos, abs, sqrt (and __abs__): one
+    # The unary ops (UNARY_OPS: relu, tanh, ..., step, sign; and __abs__): one
     # method per unary row of csrc/ops/op_table.h, made by csrc/core/unary_methods.c.
 
     def backward(self):

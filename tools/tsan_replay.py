@@ -4,6 +4,7 @@ threads (more than the chunks of a small batch, fewer than a large one's),
 checked against 1 thread."""
 
 import random
+import threading
 
 import numpy as np
 
@@ -41,7 +42,6 @@ for B in (3, 200, 1000):
 print("tsan_replay: threaded replays equal one thread's")
 
 # several Python threads replaying at once (the pool is shared: one gets it)
-import threading
 
 X = np.column_stack([rng.normal(size=700), rng.normal(size=700), rng.integers(0, 3, 700)]).astype(float)
 tapes = [E.compile(loss, batch=ins, threads=3) for _ in range(3)]

@@ -23,15 +23,30 @@ op's row, not a closure, so a tape can recompute it and the graph has no
 reference cycles; more ops (ops.UNARY, Value ** Value, the fused ones).
 """
 
-from .batch_tape import BatchTape
-from .derivatives import grad, hessian_vector_product
-from .fused import FUSED, cross_entropy, dense, dot, embedding, linear, log_softmax, rmsnorm, softmax
-from .fused import sum  # noqa: A004 - the API's name
-from .kernels import DensePlan, adam_update, nll_rows, sgd_update, zero_grads
-from .ops import TABLE, UNARY_OPS
-from .tape import Tape, assign, compile  # noqa: A004
-from .value import Value, _leaf, grad_enabled, set_grad_enabled, topo_order  # noqa: F401 - pickles name _leaf
+from ..api import ENGINE_API
+from . import batch_tape, derivatives, fused, kernels, ops, tape, value
+from .value import _leaf  # noqa: F401 - pickles name it
 
 BACKEND = "pure"
-OPS = tuple(TABLE) + tuple(FUSED)  # every op id, as csrc/ops/op_table.h names them
-del TABLE, FUSED
+OPS = tuple(ops.TABLE) + tuple(fused.FUSED)  # every op id, as csrc/ops/op_table.h names them
+UNARY_OPS = ops.UNARY_OPS
+
+
+def _definitions(names: tuple[str, ...]) -> dict[str, object]:
+    """Each name of the engine API with the one object the modules above give
+    it (a module may import another's: the same object); ImportError for a
+    name none defines, or two define differently."""
+    parts = (value, fused, tape, batch_tape, derivatives, kernels)
+    found = {}
+    for name in names:
+        if name in globals():
+            continue
+        objects = {id(getattr(p, name)): getattr(p, name) for p in parts if hasattr(p, name)}
+        if len(objects) != 1:
+            raise ImportError(f"the reference engine {'lacks' if not objects else 'defines twice'} {name!r}")
+        (found[name],) = objects.values()
+    return found
+
+
+globals().update(_definitions(ENGINE_API))
+del _definitions, ENGINE_API

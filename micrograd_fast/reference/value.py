@@ -132,7 +132,7 @@ class Value:
             return other
         return other**self
 
-    # relu, tanh, exp, log, sigmoid, sin, cos, abs, sqrt: from ops.UNARY (below)
+    # the unary ops (ops.UNARY_OPS: relu, tanh, ..., step, sign): from ops.UNARY (below)
 
     def backward(self):
         topo = topo_order(self)

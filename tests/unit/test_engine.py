@@ -409,7 +409,7 @@ def test_custom_op_cycle_is_collected(Value):
         out = Value(2.0, (x,), "custom")
 
         def _backward():
-            x.grad += out.grad
+            x.grad += out.grad  # noqa: F821 - the cells outlive the del below: the cycle under test
 
         out._backward = _backward
         refs.append(weakref.ref(_backward))

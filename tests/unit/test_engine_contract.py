@@ -25,12 +25,39 @@ def test_each_engine_exports_exactly_the_api(name):
         module = engine.load(name)
     except ImportError as exc:
         pytest.skip(str(exc))
-    assert public_names(module) == set(engine.API) | {"BACKEND"}
+    assert public_names(module) == set(engine.API)
     assert module.BACKEND == name
 
 
 def test_the_two_engines_export_the_same_names(compiled, reference):
     assert public_names(compiled) == public_names(reference)
+
+
+def test_the_api_is_the_stubs_public_names():
+    import micrograd_fast
+    from micrograd_fast import api
+    assert engine.API == api.public_names(api.STUB.read_text())
+    assert {"Value", "grad", "compile", "BACKEND"} <= set(engine.API)
+    assert api.public_names("x: int\n_y = 1\ndef f(): ...\ndef f(): ...\nclass C: ...") == ("x", "f", "C")
+    # the package's own names are exactly what it imports, once
+    assert set(micrograd_fast.__all__) >= {"Value", "grad", "hvp", "TapeCache", "no_grad"}
+    assert all(hasattr(micrograd_fast, n) for n in micrograd_fast.__all__)
+
+
+def test_use_rebinds_only_the_engines_names(compiled, reference):
+    """use() rebinds a package name only where it holds the live engine's
+    object: mf.grad is autodiff's (over either engine) on both engines."""
+    import micrograd_fast as mf
+    from micrograd_fast import autodiff
+    previous = engine.use("pure")
+    try:
+        assert mf.Value is reference.Value and mf.dot is reference.dot and mf.BACKEND == "pure"
+        assert mf.grad is autodiff.grad and mf.hvp is autodiff.hvp
+        engine.use("compiled")
+        assert mf.Value is compiled.Value and mf.compile is compiled.compile
+        assert mf.grad is autodiff.grad
+    finally:
+        engine.use(previous)
 
 
 def engine_imports(source, package):
@@ -46,7 +73,9 @@ def engine_imports(source, package):
             if node.level:
                 parent = package.split(".")[: len(package.split(".")) - node.level + 1]
                 base = ".".join(parent + ([node.module] if node.module else []))
-            found += [base] + [f"{base}.{alias.name}" for alias in node.names]
+            # `from . import part` inside an engine's package imports its
+            # parts, not the engine
+            found += [base] * (base != package) + [f"{base}.{alias.name}" for alias in node.names]
         elif (isinstance(node, ast.Call) and getattr(node.func, "attr", getattr(node.func, "id", ""))
               in ("import_module", "__import__") and node.args and isinstance(node.args[0], ast.Constant)):
             found.append(str(node.args[0].value))
@@ -63,6 +92,7 @@ def test_the_import_check_can_fail():
     assert engine_imports("importlib.import_module('micrograd_fast.reference')", "x") == [
         "micrograd_fast.reference"]
     assert engine_imports("from micrograd_fast import engine, nn", "x") == []
+    assert engine_imports("from . import tape, value", "micrograd_fast.reference") == []
 
 
 def python_files():

@@ -48,7 +48,7 @@ MISSING = "-missing-"
 UNARY_PARAMS = UNARY or [pytest.param(MISSING, id="no-op-table")]
 ALL_PARAMS = ALL_OPS or [pytest.param(MISSING, id="no-OPS")]
 
-# what the contract names (PLAN.md, contract 2): the engines may add to these
+# the ops micrograd's family and the README promise: the engines may add to these
 CONTRACT_OPS = {"add", "mul", "pow", "powv", "relu", "tanh", "exp", "log", "sigmoid", "sin", "cos",
                 "abs", "sqrt", "dot", "sum", "rms_scale", "expsum", "softmax", "log_softmax", "nll", "embed"}
 CONTRACT_UNARY = {"relu", "tanh", "exp", "log", "sigmoid", "sin", "cos", "abs", "sqrt"}

@@ -161,7 +161,7 @@ def test_decision_boundary_writes_png(points, tmp_path):
 
 
 def test_decision_boundary_colours_by_prediction(points, tmp_path):
-    np = pytest.importorskip("numpy")
+    pytest.importorskip("numpy")
     X, y = points
     ax = viz.plot_decision_boundary(lambda P: P[:, 0] - 0.5, X, y, path=tmp_path / "b.png", h=0.1)
     bands = ax.collections[0]  # the filled contour: one band per class
